@@ -1,0 +1,69 @@
+// Objects every cluster has from its first start: the four system namespaces
+// and the `kubernetes` Service (first service IP, port 443) with Endpoints and
+// an EndpointSlice pointing at the advertised API address. Idempotent: runs at
+// every start and only creates or corrects what is missing or stale.
+import type { KindRegistry } from '../api/registry.ts';
+import type { ServerParts } from './handlers/context.ts';
+import { createObject, updateObject } from './handlers/write.ts';
+import type { KubeObject } from './registry/resource-store.ts';
+
+export interface BootstrapOptions {
+  parts: ServerParts;
+  advertiseAddress: string;
+  securePort: number;
+  /** First address of the service range, e.g. 10.43.0.1. */
+  kubernetesServiceIp: string;
+}
+
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export async function bootstrapCluster(options: BootstrapOptions): Promise<void> {
+  const { parts } = options;
+  for (const name of SYSTEM_NAMESPACES) {
+    await ensure(parts, '', 'v1', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+  const ports = [{ name: 'https', port: 443, protocol: 'TCP', targetPort: options.securePort }];
+  await ensure(parts, '', 'v1', 'services', {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { type: 'ClusterIP', clusterIP: options.kubernetesServiceIp, ports, sessionAffinity: 'None' },
+  });
+  const endpointPorts = [{ name: 'https', port: options.securePort, protocol: 'TCP' }];
+  await ensure(parts, '', 'v1', 'endpoints', {
+    apiVersion: 'v1', kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    subsets: [{ addresses: [{ ip: options.advertiseAddress }], ports: endpointPorts }],
+  }, (current) => JSON.stringify((current as { subsets?: unknown }).subsets) !== JSON.stringify([{ addresses: [{ ip: options.advertiseAddress }], ports: endpointPorts }]));
+  await ensure(parts, 'discovery.k8s.io', 'v1', 'endpointslices', {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [options.advertiseAddress], conditions: { ready: true } }],
+    ports: endpointPorts,
+  }, (current) => JSON.stringify((current as { endpoints?: { addresses?: string[] }[] }).endpoints?.[0]?.addresses) !== JSON.stringify([options.advertiseAddress]));
+}
+
+/** Create the object if missing; replace it when `stale` says so (the advertised address changed). */
+async function ensure(parts: ServerParts, group: string, version: string, plural: string, object: KubeObject, stale?: (current: KubeObject) => boolean): Promise<void> {
+  const resource = lookup(parts.registry, group, version, plural);
+  const scope = { parts, resource, query: new URLSearchParams() };
+  let current: KubeObject | undefined;
+  try {
+    current = await parts.store.get(resource, object.metadata.namespace, object.metadata.name!);
+  } catch {
+    current = undefined;
+  }
+  if (!current) {
+    await createObject(scope, object);
+    return;
+  }
+  if (stale?.(current)) {
+    await updateObject(scope, { next: { ...object, metadata: { ...current.metadata } }, old: current, status: false });
+  }
+}
+
+function lookup(registry: KindRegistry, group: string, version: string, plural: string) {
+  const resource = registry.lookup(group, version, plural);
+  if (!resource) throw new Error(`bootstrap: ${group}/${version}/${plural} is not served`);
+  return resource;
+}

@@ -1,0 +1,31 @@
+// What every resource handler gets: the parsed request, the resource it
+// addresses, and the shared server parts.
+import type { ResourceInfo, KindRegistry } from '../../api/registry.ts';
+import type { UserInfo } from '../auth/authenticate.ts';
+import type { ServerRequest } from '../http/body.ts';
+import type { ServerReply } from '../http/respond.ts';
+import type { RequestInfo } from '../request-info.ts';
+import type { ResourceStore } from '../registry/resource-store.ts';
+import type { Strategy } from '../registry/strategy.ts';
+
+export interface ServerParts {
+  registry: KindRegistry;
+  store: ResourceStore;
+  strategy: Strategy;
+}
+
+export interface RequestContext {
+  req: ServerRequest;
+  res: ServerReply;
+  info: RequestInfo;
+  query: URLSearchParams;
+  resource: ResourceInfo;
+  user: UserInfo;
+  parts: ServerParts;
+}
+
+export const groupResource = (r: ResourceInfo) => ({ group: r.group, resource: r.plural });
+
+export function isDryRun(query: URLSearchParams): boolean {
+  return query.getAll('dryRun').includes('All');
+}

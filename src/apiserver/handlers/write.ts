@@ -1,0 +1,107 @@
+// Create, update (PUT) and the status subresource's update, with upstream
+// semantics: NamespaceLifecycle admission, defaulting, fieldValidation,
+// validation, optimistic concurrency, no-op updates that write nothing, dryRun.
+import { isDeepStrictEqual } from "node:util";
+import type { ResourceInfo } from '../../api/registry.ts';
+import { errors } from '../errors.ts';
+import { addWarning, sendJson } from '../http/respond.ts';
+import { initializeObjectMeta, type KubeObject } from '../registry/resource-store.ts';
+import type { FieldValidation } from '../registry/strategy.ts';
+import { groupResource, isDryRun, type RequestContext } from './context.ts';
+import { checkIdentity, readObject } from './input.ts';
+
+export function fieldValidationMode(query: URLSearchParams): FieldValidation {
+  const value = query.get('fieldValidation');
+  if (value === null || value === '' || value === 'Warn') return 'Warn';
+  if (value === 'Strict' || value === 'Ignore') return value;
+  throw errors.badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${value}"`);
+}
+
+export function requireVerb(resource: ResourceInfo, verb: string): void {
+  if (!resource.verbs.includes(verb)) throw errors.methodNotAllowed();
+}
+
+/** NamespaceLifecycle admission: no new content in a missing or terminating namespace. */
+export async function admitNamespace(ctx: WriteScope, namespace: string | undefined): Promise<void> {
+  if (!ctx.resource.namespaced || !namespace) return;
+  const nsInfo = ctx.parts.registry.lookup('', 'v1', 'namespaces')!;
+  let ns: KubeObject;
+  try {
+    ns = await ctx.parts.store.get(nsInfo, undefined, namespace);
+  } catch {
+    throw errors.notFound({ group: '', resource: 'namespaces' }, namespace);
+  }
+  if (ns.metadata.deletionTimestamp || (ns.status as { phase?: string } | undefined)?.phase === 'Terminating') {
+    throw errors.forbidden(groupResource(ctx.resource), '', `unable to create new content in namespace ${namespace} because it is being terminated`);
+  }
+}
+
+export async function handleCreate(ctx: RequestContext): Promise<void> {
+  const { resource, parts } = ctx;
+  requireVerb(resource, 'create');
+  const object = await readObject(ctx, { apiVersion: resource.apiVersion, kind: resource.kind });
+  checkIdentity(ctx, object, resource);
+  if (resource.namespaced && !object.metadata.namespace) throw errors.badRequest('the server could not find the requested resource (namespace is required)');
+  const created = await createObject(ctx, object);
+  sendJson(ctx.res, 201, created);
+}
+
+/** What the write pipeline needs of a request; the server's own writes (bootstrap) pass no response. */
+export type WriteScope = Pick<RequestContext, 'parts' | 'resource' | 'query'> & { res?: RequestContext['res'] };
+
+/** The create pipeline, shared by POST and by callers inside the server (bootstrap). */
+export async function createObject(ctx: WriteScope, object: KubeObject): Promise<KubeObject> {
+  const { resource, parts } = ctx;
+  const meta = object.metadata;
+  if (!meta.name && !meta.generateName) {
+    throw errors.invalid({ kind: resource.kind, group: resource.group, name: '', causes: [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }] });
+  }
+  for (const warning of parts.strategy.checkSchema(resource, object, fieldValidationMode(ctx.query))) {
+    if (ctx.res) addWarning(ctx.res, warning);
+  }
+  await admitNamespace(ctx, meta.namespace);
+  initializeObjectMeta(meta);
+  parts.strategy.prepareCreate(resource, object);
+  parts.strategy.validateCreate(resource, object);
+  await parts.strategy.beforeCreateWrite(resource, object);
+  const dryRun = isDryRun(ctx.query);
+  try {
+    const created = await parts.store.create(resource, object, { dryRun });
+    if (dryRun) parts.strategy.afterCreateFailed(resource, object);
+    return created;
+  } catch (error) {
+    parts.strategy.afterCreateFailed(resource, object);
+    throw error;
+  }
+}
+
+export async function handleUpdate(ctx: RequestContext): Promise<void> {
+  const { resource, info } = ctx;
+  const subresource = info.subresource;
+  if (subresource && subresource !== 'status') throw errors.methodNotAllowed();
+  requireVerb(resource, 'update');
+  const object = await readObject(ctx, { apiVersion: resource.apiVersion, kind: resource.kind });
+  checkIdentity(ctx, object, resource, info.name);
+  for (const warning of ctx.parts.strategy.checkSchema(resource, object, fieldValidationMode(ctx.query))) addWarning(ctx.res, warning);
+  const old = await ctx.parts.store.get(resource, info.namespace, info.name!);
+  const updated = await updateObject(ctx, { next: object, old, status: subresource === 'status' });
+  sendJson(ctx.res, 200, updated);
+}
+
+/**
+ * Write `next` over `old` with the strategy's rules. The precondition is the
+ * resourceVersion `next` carries (an empty one means "whatever is current",
+ * which upstream allows for built-in kinds).
+ */
+export async function updateObject(ctx: WriteScope, options: { next: KubeObject; old: KubeObject; status: boolean }): Promise<KubeObject> {
+  const { resource, parts } = ctx;
+  const { next, old } = options;
+  const requested = next.metadata.resourceVersion;
+  if (requested && requested !== old.metadata.resourceVersion) {
+    throw errors.conflict(groupResource(resource), old.metadata.name!, 'the object has been modified; please apply your changes to the latest version and try again');
+  }
+  const prepared = parts.strategy.prepareUpdate(resource, next, old, { status: options.status });
+  prepared.metadata.resourceVersion = old.metadata.resourceVersion;
+  if (isDeepStrictEqual(prepared, old)) return old;
+  return parts.store.update(resource, prepared, Number(old.metadata.resourceVersion), { dryRun: isDryRun(ctx.query) });
+}

@@ -1,0 +1,296 @@
+// Kubernetes object semantics on top of the revisioned key-value store:
+// keys per resource, resourceVersion = the store's modRevision, uid and
+// creationTimestamp on create, optimistic concurrency, finalizers, paged lists
+// with continue tokens, and watches translated to ADDED/MODIFIED/DELETED.
+import { randomUUID } from 'node:crypto';
+import {
+  CompactedError, ConflictError, FutureRevisionError, KeyExistsError, NotFoundError,
+  type KeyValue, type Store, type Watch, type WatchEvent,
+} from '../../storage/interface.ts';
+import type { ResourceInfo } from '../../api/registry.ts';
+import { ApiError, errors } from '../errors.ts';
+
+export type KubeObject = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+};
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: unknown[];
+  managedFields?: unknown[];
+  [field: string]: unknown;
+}
+
+/** A predicate applied to objects in lists and watches (label and field selectors). */
+export type ObjectFilter = (object: KubeObject) => boolean;
+
+export interface ListRequest {
+  namespace?: string;
+  filter?: ObjectFilter;
+  limit?: number;
+  continueToken?: string;
+  /** "0" or "" = latest (we always read latest for those); a number = not older than. */
+  resourceVersion?: string;
+}
+
+export interface ListResponse {
+  items: KubeObject[];
+  resourceVersion: string;
+  continueToken?: string;
+  remainingItemCount?: number;
+}
+
+export interface WatchEventOut {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+export interface WatchRequest {
+  namespace?: string;
+  /** Only one object. */
+  name?: string;
+  filter?: ObjectFilter;
+  /** Deliver events after this revision. */
+  fromRevision: number;
+}
+
+const nowIso = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const PAGE_FETCH = 500;
+
+export class ResourceStore {
+  readonly store: Store;
+  constructor(store: Store) {
+    this.store = store;
+  }
+
+  keyPrefix(info: ResourceInfo, namespace?: string): string {
+    const base = `/registry/${info.storageResource}/`;
+    return info.namespaced && namespace ? `${base}${namespace}/` : base;
+  }
+
+  key(info: ResourceInfo, namespace: string | undefined, name: string): string {
+    return info.namespaced ? `/registry/${info.storageResource}/${namespace}/${name}` : `/registry/${info.storageResource}/${name}`;
+  }
+
+  decode(kv: KeyValue): KubeObject {
+    const object = JSON.parse(kv.value) as KubeObject;
+    object.metadata.resourceVersion = String(kv.modRevision);
+    return object;
+  }
+
+  private encode(object: KubeObject): string {
+    const { resourceVersion: _omit, ...metadata } = object.metadata;
+    return JSON.stringify({ ...object, metadata });
+  }
+
+  async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const kv = await this.store.get(this.key(info, namespace, name));
+    if (!kv) throw errors.notFound({ group: info.group, resource: info.plural }, name);
+    return this.decode(kv);
+  }
+
+  /** Store a new object (metadata already initialized with initializeObjectMeta). */
+  async create(info: ResourceInfo, object: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    const meta = object.metadata;
+    const key = this.key(info, meta.namespace, meta.name!);
+    if (options.dryRun) {
+      if (await this.store.get(key)) throw errors.alreadyExists({ group: info.group, resource: info.plural }, meta.name!);
+      return object;
+    }
+    try {
+      const kv = await this.store.create(key, this.encode(object));
+      return this.decode(kv);
+    } catch (error) {
+      if (error instanceof KeyExistsError) throw errors.alreadyExists({ group: info.group, resource: info.plural }, meta.name!);
+      throw error;
+    }
+  }
+
+  /**
+   * Compare-and-swap write of an existing object at `expectedRevision`. An object
+   * marked for deletion whose last finalizer is gone is deleted instead.
+   */
+  async update(info: ResourceInfo, object: KubeObject, expectedRevision: number, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    const meta = object.metadata;
+    const key = this.key(info, meta.namespace, meta.name!);
+    if (options.dryRun) return object;
+    try {
+      if (meta.deletionTimestamp && !(meta.finalizers?.length)) {
+        const kv = await this.store.delete(key, expectedRevision);
+        return { ...this.decode(kv), metadata: { ...object.metadata, resourceVersion: String(kv.modRevision) } };
+      }
+      const kv = await this.store.update(key, this.encode(object), expectedRevision);
+      return this.decode(kv);
+    } catch (error) {
+      throw this.translateWriteError(error, info, meta.name!);
+    }
+  }
+
+  async delete(info: ResourceInfo, namespace: string | undefined, name: string, expectedRevision?: number): Promise<KubeObject> {
+    try {
+      const kv = await this.store.delete(this.key(info, namespace, name), expectedRevision);
+      return this.decode(kv);
+    } catch (error) {
+      throw this.translateWriteError(error, info, name);
+    }
+  }
+
+  private translateWriteError(error: unknown, info: ResourceInfo, name: string): unknown {
+    const gr = { group: info.group, resource: info.plural };
+    if (error instanceof ConflictError) return errors.conflict(gr, name, 'the object has been modified; please apply your changes to the latest version and try again');
+    if (error instanceof NotFoundError) return errors.notFound(gr, name);
+    return error;
+  }
+
+  async list(info: ResourceInfo, request: ListRequest): Promise<ListResponse> {
+    const prefix = this.keyPrefix(info, request.namespace);
+    let after: string | undefined;
+    let revision: number | undefined;
+    if (request.continueToken) {
+      const token = decodeContinue(request.continueToken);
+      after = token.after;
+      revision = token.revision;
+    }
+    const limit = request.limit && request.limit > 0 ? request.limit : 0;
+    const items: KubeObject[] = [];
+    let more = false;
+    let remaining = 0;
+    let lastKey: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.store.list({ prefix, after, limit: limit ? Math.max(limit, PAGE_FETCH) : 0, revision });
+        revision ??= page.revision;
+        let stoppedEarly = false;
+        for (const kv of page.items) {
+          const object = this.decode(kv);
+          lastKey = kv.key;
+          if (request.filter && !request.filter(object)) continue;
+          items.push(object);
+          if (limit && items.length >= limit) {
+            stoppedEarly = kv !== page.items[page.items.length - 1];
+            break;
+          }
+        }
+        if (limit && items.length >= limit) {
+          more = stoppedEarly || page.more;
+          remaining = stoppedEarly ? -1 : page.remaining;
+          break;
+        }
+        if (!page.more) break;
+        after = page.items[page.items.length - 1].key;
+      }
+    } catch (error) {
+      if (error instanceof CompactedError) throw errors.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      throw error;
+    }
+    const response: ListResponse = { items, resourceVersion: String(revision ?? 0) };
+    if (more && lastKey) {
+      response.continueToken = encodeContinue({ after: lastKey, revision: revision! });
+      if (!request.filter && remaining >= 0) response.remainingItemCount = remaining;
+    }
+    return response;
+  }
+
+  async currentRevision(): Promise<number> {
+    return this.store.currentRevision();
+  }
+
+  /**
+   * Watch objects of a resource. Yields translated events; with a filter, an
+   * object that starts matching is ADDED and one that stops matching is DELETED
+   * (as upstream does for selector watches).
+   */
+  watch(info: ResourceInfo, request: WatchRequest): { events: AsyncIterable<WatchEventOut>; stop(): void } {
+    const prefix = request.name ? this.key(info, request.namespace, request.name) : this.keyPrefix(info, request.namespace);
+    let watch: Watch;
+    try {
+      watch = this.store.watch({ prefix, fromRevision: request.fromRevision });
+    } catch (error) {
+      if (error instanceof CompactedError) throw errors.gone(`too old resource version: ${request.fromRevision} (${error.compactedRevision})`);
+      if (error instanceof FutureRevisionError) throw errors.gone(`too old resource version: ${request.fromRevision}`);
+      throw error;
+    }
+    const self = this;
+    const exactKey = request.name ? prefix : undefined;
+    async function* translate(): AsyncIterable<WatchEventOut> {
+      for await (const event of watch.events) {
+        if (exactKey && event.kv.key !== exactKey) continue;
+        const out = self.translateEvent(event, request.filter);
+        if (out) yield out;
+      }
+    }
+    return { events: translate(), stop: () => watch.stop() };
+  }
+
+  private translateEvent(event: WatchEvent, filter?: ObjectFilter): WatchEventOut | undefined {
+    if (event.type === 'delete') {
+      const object = this.decode(event.prevKv ?? event.kv);
+      object.metadata.resourceVersion = String(event.revision);
+      return !filter || filter(object) ? { type: 'DELETED', object } : undefined;
+    }
+    const object = this.decode(event.kv);
+    if (!filter) return { type: event.type === 'create' ? 'ADDED' : 'MODIFIED', object };
+    const matchesNow = filter(object);
+    const matchedBefore = event.prevKv ? filter(this.decode(event.prevKv)) : false;
+    if (matchesNow && matchedBefore) return { type: 'MODIFIED', object };
+    if (matchesNow) return { type: 'ADDED', object };
+    if (matchedBefore) return { type: 'DELETED', object };
+    return undefined;
+  }
+}
+
+/** Server-set metadata of a new object: name from generateName, uid, timestamps, generation. */
+export function initializeObjectMeta(meta: ObjectMeta): void {
+  if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+  meta.uid = randomUUID();
+  meta.creationTimestamp = nowIso();
+  meta.generation = 1;
+  delete meta.resourceVersion;
+  delete meta.deletionTimestamp;
+  delete meta.deletionGracePeriodSeconds;
+}
+
+export const nowTimestamp = nowIso;
+
+export function isApiError(error: unknown): error is ApiError {
+  return error instanceof ApiError;
+}
+
+/** Five characters from the alphabet upstream uses for generateName (no vowels, no confusables). */
+function randomSuffix(): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  let out = '';
+  for (let i = 0; i < 5; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return out;
+}
+
+interface ContinueToken {
+  after: string;
+  revision: number;
+}
+function encodeContinue(token: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: token.revision, start: token.after })).toString('base64url');
+}
+function decodeContinue(text: string): ContinueToken {
+  try {
+    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (typeof parsed.rv !== 'number' || typeof parsed.start !== 'string') throw new Error('bad token');
+    return { after: parsed.start, revision: parsed.rv };
+  } catch {
+    throw errors.badRequest('continue key is not valid: illegal base64 data or malformed token');
+  }
+}

@@ -1,0 +1,240 @@
+// The API server: an HTTPS (HTTP/2 with HTTP/1.1 fallback) endpoint with
+// authentication, health, version, discovery, OpenAPI, metrics, and the
+// generic REST handlers for every served kind.
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { KindRegistry, builtinKinds } from '../api/registry.ts';
+import type { Store } from '../storage/interface.ts';
+import { createAuthenticator, type Authenticator, type UserInfo } from './auth/authenticate.ts';
+import type { ClusterPki } from './auth/pki.ts';
+import { bootstrapCluster } from './bootstrap.ts';
+import { Discovery, wantsAggregated } from './discovery.ts';
+import { errors } from './errors.ts';
+import type { RequestContext, ServerParts } from './handlers/context.ts';
+import { handleDelete, handleDeleteCollection } from './handlers/delete.ts';
+import { handlePatch } from './handlers/patch.ts';
+import { handleGet, handleList, handleWatch } from './handlers/read.ts';
+import { handleReview, isReviewKind } from './handlers/reviews.ts';
+import { handleScale } from './handlers/scale.ts';
+import { handleCreate, handleUpdate } from './handlers/write.ts';
+import type { ServerRequest } from './http/body.ts';
+import { sendError, sendJson, sendText, toApiError, type ServerReply } from './http/respond.ts';
+import { ApiMetrics } from './metrics.ts';
+import { NamespaceFinalizer } from './namespace-finalizer.ts';
+import { OpenApi } from './openapi.ts';
+import { ResourceStore } from './registry/resource-store.ts';
+import { ServiceAllocations } from './registry/service-allocations.ts';
+import { Strategy } from './registry/strategy.ts';
+import { parseRequestInfo, type RequestInfo } from './request-info.ts';
+
+export const KUBERNETES_VERSION = { major: '1', minor: '36', gitVersion: 'v1.36.0-skiff', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-11-01T00:00:00Z', goVersion: 'node', compiler: 'skiff', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}` };
+
+export interface ApiServerOptions {
+  store: Store;
+  pki: ClusterPki;
+  /** 0 = a free port. */
+  port: number;
+  bindAddress?: string;
+  /** The address the `kubernetes` Service points at. */
+  advertiseAddress: string;
+  serviceCidr?: string;
+  nodePortRange?: string;
+  /** Upstream swagger.json for `kubectl explain` descriptions. */
+  openapiDescriptions?: string;
+  /** Extra bearer tokens (node agents later). */
+  tokens?: Map<string, UserInfo>;
+}
+
+export interface RunningApiServer {
+  port: number;
+  parts: ServerParts;
+  close(): Promise<void>;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  const registry: KindRegistry = builtinKinds();
+  const store = new ResourceStore(options.store);
+  const services = new ServiceAllocations({ serviceCidr: options.serviceCidr ?? '10.43.0.0/16', nodePortRange: options.nodePortRange });
+  const parts: ServerParts = { registry, store, strategy: new Strategy({ services }) };
+  const serviceInfo = registry.lookup('', 'v1', 'services')!;
+  services.rebuild((await store.list(serviceInfo, {})).items);
+
+  const discovery = new Discovery(registry);
+  const openapi = new OpenApi({ registry, descriptionsFile: options.openapiDescriptions });
+  const authenticate = createAuthenticator({ pki: options.pki, tokens: options.tokens });
+  const metrics = new ApiMetrics();
+  const namespaceFinalizer = new NamespaceFinalizer({ parts });
+  let ready = false;
+
+  const server: Http2SecureServer = createSecureServer({
+    key: options.pki.serverKey,
+    cert: options.pki.serverCert,
+    ca: options.pki.caCert,
+    requestCert: true,
+    rejectUnauthorized: false,
+    allowHTTP1: true,
+  });
+  const router = new Router({ parts, discovery, openapi, authenticate, metrics, isReady: () => ready, namespaceFinalizer });
+  server.on('request', (req, res) => void router.handle(req as unknown as ServerRequest, res as unknown as ServerReply));
+  // Idle keep-alive connections must not hold the process open at close.
+  const sessions = new Set<{ destroy(): void }>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  server.on('connection', (socket) => {
+    sessions.add(socket);
+    socket.on('close', () => sessions.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.bindAddress, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  await bootstrapCluster({ parts, advertiseAddress: options.advertiseAddress, securePort: port, kubernetesServiceIp: services.clusterIps.addressAt(1) });
+  namespaceFinalizer.start();
+  ready = true;
+
+  return {
+    port,
+    parts,
+    async close() {
+      ready = false;
+      await namespaceFinalizer.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sessions) s.destroy();
+      await closed;
+    },
+  };
+}
+
+interface RouterOptions {
+  parts: ServerParts;
+  discovery: Discovery;
+  openapi: OpenApi;
+  authenticate: Authenticator;
+  metrics: ApiMetrics;
+  isReady: () => boolean;
+  namespaceFinalizer: NamespaceFinalizer;
+}
+
+class Router {
+  private readonly o: RouterOptions;
+  constructor(options: RouterOptions) {
+    this.o = options;
+  }
+
+  async handle(req: ServerRequest, res: ServerReply): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const info = parseRequestInfo(req.method ?? 'GET', url.pathname, url.searchParams);
+    try {
+      await this.dispatch(req, res, url, info);
+    } catch (error) {
+      const apiError = toApiError(error);
+      if (apiError.code >= 500) console.error(`${req.method} ${url.pathname}: ${(error as Error).stack ?? error}`);
+      sendError(res, apiError);
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.o.metrics.observe({
+        verb: info.isResourceRequest ? info.verb.toUpperCase() : (req.method ?? 'GET'),
+        group: info.group, version: info.version, resource: info.resource ?? '', subresource: info.subresource ?? '',
+      }, res.statusCode, seconds);
+    }
+  }
+
+  private async dispatch(req: ServerRequest, res: ServerReply, url: URL, info: RequestInfo): Promise<void> {
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
+      this.serveHealthOrVersion(res, path);
+      return;
+    }
+    const user = this.o.authenticate({ socket: req.socket, headers: req.headers });
+    if (!user) throw errors.unauthorized();
+    if (path === '/metrics') {
+      const { contentType, text } = await this.o.metrics.render();
+      res.writeHead(200, { 'content-type': contentType });
+      res.end(text);
+      return;
+    }
+    if (path.startsWith('/openapi/')) return this.serveOpenApi(res, path);
+    if (!info.isResourceRequest) return this.serveDiscovery(req, res, path, info);
+
+    const resource = this.o.parts.registry.lookup(info.group, info.version, info.resource!);
+    if (!resource) throw errors.pageNotFound(path);
+    const ctx: RequestContext = { req, res, info, query: url.searchParams, resource, user, parts: this.o.parts };
+    if (info.verb === 'create' && isReviewKind(ctx)) return handleReview(ctx, this.o.authenticate);
+    if (info.subresource === 'scale') return handleScale(ctx);
+    if (info.subresource && info.subresource !== 'status') {
+      throw errors.pageNotFound(path);
+    }
+    switch (info.verb) {
+      case 'get': return handleGet(ctx);
+      case 'list': return handleList(ctx);
+      case 'watch': return handleWatch(ctx);
+      case 'create':
+        if (info.name) throw errors.methodNotAllowed();
+        return handleCreate(ctx);
+      case 'update': return handleUpdate(ctx);
+      case 'patch': return handlePatch(ctx);
+      case 'delete':
+        await handleDelete(ctx);
+        if (resource.kind === 'Namespace') this.o.namespaceFinalizer.trigger();
+        return;
+      case 'deletecollection': return handleDeleteCollection(ctx);
+      default: throw errors.methodNotAllowed();
+    }
+  }
+
+  private serveHealthOrVersion(res: ServerReply, path: string): void {
+    if (path === '/version') {
+      sendJson(res, 200, KUBERNETES_VERSION);
+      return;
+    }
+    if (path.startsWith('/readyz') && !this.o.isReady()) {
+      sendText(res, 500, '[-]skiff-bootstrap failed: not finished\nreadyz check failed\n');
+      return;
+    }
+    sendText(res, 200, 'ok');
+  }
+
+  private serveOpenApi(res: ServerReply, path: string): void {
+    if (path === '/openapi/v2') {
+      sendJson(res, 200, this.o.openapi.v2Document());
+      return;
+    }
+    if (path === '/openapi/v3') {
+      sendJson(res, 200, this.o.openapi.v3Index());
+      return;
+    }
+    const doc = this.o.openapi.v3Document(path.slice('/openapi/v3/'.length));
+    if (!doc) throw errors.pageNotFound(path);
+    res.setHeader('etag', `"${doc.hash}"`);
+    sendJson(res, 200, doc.text);
+  }
+
+  private serveDiscovery(req: ServerRequest, res: ServerReply, path: string, info: RequestInfo): void {
+    const d = this.o.discovery;
+    const aggregated = wantsAggregated(req.headers.accept);
+    if (path === '/api' || path === '/apis') {
+      if (aggregated) {
+        sendJson(res, 200, d.aggregated(path === '/api' ? 'api' : 'apis', aggregated), d.contentTypeFor(aggregated));
+        return;
+      }
+      const local = req.socket.localAddress ?? '127.0.0.1';
+      const address = `${local.replace(/^::ffff:/, '')}:${req.socket.localPort}`;
+      sendJson(res, 200, path === '/api' ? d.apiVersions(address) : d.apiGroupList());
+      return;
+    }
+    let text: string | undefined;
+    const parts = info.parts;
+    if (parts[0] === 'api' && parts.length === 2) text = d.resourceList('', parts[1]);
+    else if (parts[0] === 'apis' && parts.length === 2) text = d.apiGroup(parts[1]);
+    else if (parts[0] === 'apis' && parts.length === 3) text = d.resourceList(parts[1], parts[2]);
+    if (!text) throw errors.pageNotFound(path);
+    sendJson(res, 200, text);
+  }
+}

@@ -1,0 +1,118 @@
+// `skiff server`: the control plane in one process (API server on the
+// embedded store). Prints one line when ready; stops cleanly on SIGINT/SIGTERM.
+import { Command, Option } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { homedir, hostname, networkInterfaces } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ensureClusterPki } from '../apiserver/auth/pki.ts';
+import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.ts';
+import { startApiServer } from '../apiserver/server.ts';
+import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import type { Store } from '../storage/interface.ts';
+
+export interface ServerFlags {
+  dataDir: string;
+  bindAddress?: string;
+  advertiseAddress?: string;
+  httpsListenPort: string;
+  writeKubeconfig?: string;
+  datastoreEndpoint?: string;
+  disableAgent?: boolean;
+  nodeIp?: string;
+  openapiDescriptions?: string;
+  clusterCidr: string;
+  serviceCidr: string;
+}
+
+export function defaultDataDir(): string {
+  return process.getuid?.() === 0 ? '/var/lib/skiff' : join(homedir(), '.skiff');
+}
+
+/** The node's address: the first non-internal IPv4 address, else loopback. */
+export function detectNodeIp(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function serverCommand(): Command {
+  return new Command('server')
+    .description('Run the control plane: API server with the embedded store')
+    .option('--data-dir <dir>', 'state directory (certificates, database)', defaultDataDir())
+    .option('--bind-address <ip>', 'address to listen on (default: all addresses)')
+    .option('--advertise-address <ip>', 'address the kubernetes Service points at (default: the node address)')
+    .option('--https-listen-port <port>', 'HTTPS port (0 = pick a free port)', '6443')
+    .option('--write-kubeconfig <path>', 'where to write the admin kubeconfig (default: DATA/kubeconfig.yaml)')
+    .option('--datastore-endpoint <url>', 'external datastore (default: embedded sqlite in the data dir)')
+    .option('--disable-agent', 'do not run a node agent in this process')
+    .option('--node-ip <ip>', 'this node\'s address')
+    .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
+    .addOption(new Option('--cluster-cidr <cidr>', 'pod network range').default('10.42.0.0/16'))
+    .addOption(new Option('--service-cidr <cidr>', 'service ClusterIP range').default('10.43.0.0/16'))
+    .action(async (flags: ServerFlags) => {
+      await runServer(flags);
+    });
+}
+
+function openStore(flags: ServerFlags, dataDir: string): Store {
+  const endpoint = flags.datastoreEndpoint;
+  if (!endpoint || endpoint.startsWith('sqlite://')) {
+    const path = endpoint ? endpoint.slice('sqlite://'.length) : join(dataDir, 'db', 'state.db');
+    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+    return openSqliteStore({ path });
+  }
+  throw new Error(`--datastore-endpoint ${endpoint}: only the embedded sqlite store (sqlite://PATH) is supported so far; etcd support is planned`);
+}
+
+export async function runServer(flags: ServerFlags): Promise<void> {
+  const dataDir = resolve(flags.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const nodeIp = flags.nodeIp ?? detectNodeIp();
+  const advertiseAddress = flags.advertiseAddress ?? nodeIp;
+  const port = Number(flags.httpsListenPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--https-listen-port ${flags.httpsListenPort} is not a port`);
+  const kubernetesServiceIp = firstServiceIp(flags.serviceCidr);
+  const pki = await ensureClusterPki({
+    dir: join(dataDir, 'tls'),
+    hostnames: [hostname()],
+    ipAddresses: [...new Set([advertiseAddress, nodeIp, kubernetesServiceIp, ...(flags.bindAddress && flags.bindAddress !== '0.0.0.0' ? [flags.bindAddress] : [])])],
+  });
+  const store = openStore(flags, dataDir);
+  const server = await startApiServer({
+    store, pki, port,
+    bindAddress: flags.bindAddress,
+    advertiseAddress,
+    serviceCidr: flags.serviceCidr,
+    openapiDescriptions: flags.openapiDescriptions,
+  });
+  const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
+  await writeKubeconfig(kubeconfigPath, renderKubeconfig({
+    server: `https://127.0.0.1:${server.port}`,
+    caCert: pki.caCert,
+    clientCert: pki.adminCert,
+    clientKey: pki.adminKey,
+  }));
+  console.log(`skiff server ready: https://127.0.0.1:${server.port} kubeconfig=${kubeconfigPath}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`skiff server: ${signal}, shutting down`);
+    await server.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function firstServiceIp(cidr: string): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new Error(`--service-cidr ${cidr} is not an IPv4 CIDR`);
+  const size = 2 ** (32 - Number(m[5]));
+  const ip = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+  const first = ((ip & ~(size - 1)) >>> 0) + 1;
+  return [first >>> 24, (first >>> 16) & 255, (first >>> 8) & 255, first & 255].join('.');
+}

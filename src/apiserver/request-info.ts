@@ -59,7 +59,7 @@ export function parseRequestInfo(method: string, pathname: string, query: URLSea
   if (info.resource === 'namespaces') delete info.namespace;
 
   const method_ = method.toUpperCase();
-  const isWatch = watchPath || ['1', 'true'].includes(query.get('watch') ?? '');
+  const isWatch = watchPath || parseBool(query.get('watch'));
   if (method_ === 'GET' || method_ === 'HEAD') info.verb = isWatch ? 'watch' : info.name ? 'get' : 'list';
   else if (method_ === 'POST') info.verb = 'create';
   else if (method_ === 'PUT') info.verb = 'update';
@@ -67,4 +67,9 @@ export function parseRequestInfo(method: string, pathname: string, query: URLSea
   else if (method_ === 'DELETE') info.verb = info.name ? 'delete' : 'deletecollection';
   // Watching a single object by name is a list+watch with a name field selector upstream.
   return info;
+}
+
+/** Boolean query parameters as Go's strconv.ParseBool reads them (clients send "true", "True", "1"). */
+export function parseBool(value: string | null): boolean {
+  return value !== null && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value);
 }

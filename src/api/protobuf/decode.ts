@@ -10,7 +10,7 @@
 // set, and then a zero is meaningful. The wire cannot tell the two apart, so:
 //   - integers and booleans on the wire are kept, zero or not (never lose `replicas: 0`);
 //   - an empty singular string or bytes field is dropped unless the field is required
-//     (no omitempty in Go) or listed in KEEP_EMPTY_STRING: for the others Go's JSON
+//     (no omitempty in Go) or listed in facts.ts KEEP_EMPTY_STRING: for the others Go's JSON
 //     encoder would have omitted it, and "" would defeat defaulting (imagePullPolicy: "").
 //   - an empty meta/v1 Time is Go's zero time, which JSON writes as null.
 import protobuf from 'protobufjs';
@@ -36,12 +36,6 @@ export interface DecodedObject {
   /** The object in its JSON shape, with apiVersion and kind set. */
   object: JsonObject;
 }
-
-/** Pointer string fields whose empty value means something ("" = no storage class). */
-const KEEP_EMPTY_STRING = new Set([
-  'k8s.io.api.core.v1.PersistentVolumeClaimSpec.storageClassName',
-  'k8s.io.api.core.v1.PersistentVolumeClaimSpec.volumeAttributesClassName',
-]);
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
@@ -150,18 +144,17 @@ function readMessage(reader: Reader, typeName: string, target: JsonObject, ctx: 
     else if (field.inline) {
       expectWire(wire, WIRE_LENGTH, fieldPath);
       withLimit(reader, reader.size(), () => readMessage(reader, field.type, target, ctx, path));
-    } else readSingular(reader, typeName, field, wire, target, ctx, fieldPath);
+    } else readSingular(reader, field, wire, target, ctx, fieldPath);
   }
   ctx.depth--;
 }
 
-function readSingular(reader: Reader, typeName: string, field: FieldInfo, wire: number, target: JsonObject, ctx: Context, path: string): void {
+function readSingular(reader: Reader, field: FieldInfo, wire: number, target: JsonObject, ctx: Context, path: string): void {
   if (field.type === 'string' || field.type === 'bytes') {
     expectWire(wire, WIRE_LENGTH, path);
     const value = readScalar(reader, field.type, path);
-    const keepEmpty = field.required || KEEP_EMPTY_STRING.has(`${typeName}.${field.name}`);
-    if (value === '' && !keepEmpty) delete target[field.name];
-    else target[field.name] = value;
+    if (value !== '' || field.keepEmpty) target[field.name] = value;
+    else if (field.name in target) delete target[field.name]; // a later "" overrides an earlier value
     return;
   }
   if (SCALAR_TYPES.has(field.type)) {

@@ -90,36 +90,37 @@ function encodeEnvelope(object: JsonObject, ctx: Context, path: string): Uint8Ar
  * members (their fields live in the same JSON object); the outermost call checks for
  * leftovers when strict.
  */
-function writeMessage(writer: Writer, typeName: string, object: JsonObject, ctx: Context, path: string, consumed: Set<string> | undefined, root = false): void {
+function writeMessage(writer: Writer, typeName: string, object: JsonObject, ctx: Context, path: string, consumed: Set<string> | null | undefined, root = false): void {
   const info = messageInfo(typeName);
   if (!info) throw new ProtobufEncodeError(`${path || '<root>'}: no protobuf facts for message ${typeName}`, 'UnsupportedKind');
   if (++ctx.depth > ctx.maxDepth) throw new ProtobufEncodeError(`${path || '<root>'}: objects nested deeper than ${ctx.maxDepth}`, 'TooDeep');
-  const seen = consumed ?? new Set<string>();
+  // Only strict mode needs to know which keys were used; null = an inlined member, not tracking.
+  const seen = consumed === undefined ? (ctx.strict ? new Set<string>() : undefined) : (consumed ?? undefined);
   for (const field of info.fields) {
     if (field.inline) {
       // Go always writes embedded (non-pointer) structs, even when empty.
       writer.uint32(tag(field.number, WIRE_LENGTH)).fork();
-      writeMessage(writer, field.type, object, ctx, path, seen);
+      writeMessage(writer, field.type, object, ctx, path, seen ?? null);
       writer.ldelim();
       continue;
     }
-    seen.add(field.name);
+    seen?.add(field.name);
     const value = object[field.name];
-    const fieldPath = path ? `${path}.${field.name}` : field.name;
     if (value === undefined) continue;
     if (value === null) {
       // null Time is Go's zero time, which a non-pointer Time field writes as an empty message.
       if (field.type === TYPE_TIME && !field.repeated && !field.map) writer.uint32(tag(field.number, WIRE_LENGTH)).uint32(0);
       continue;
     }
+    const fieldPath = path ? `${path}.${field.name}` : field.name;
     if (field.map) writeMap(writer, field, value, ctx, fieldPath);
     else if (field.repeated) {
       if (!Array.isArray(value)) throw new ProtobufEncodeError(`${fieldPath}: expected an array, got ${describe(value)}`);
       value.forEach((item, i) => writeValue(writer, field.number, field.type, item, ctx, `${fieldPath}[${i}]`));
     } else writeValue(writer, field.number, field.type, value, ctx, fieldPath);
   }
-  if (!consumed && ctx.strict) {
-    const unknown = Object.keys(object).filter((key) => !seen.has(key) && !(root && (key === 'apiVersion' || key === 'kind')));
+  if (consumed === undefined && ctx.strict) {
+    const unknown = Object.keys(object).filter((key) => !seen!.has(key) && !(root && (key === 'apiVersion' || key === 'kind')));
     if (unknown.length) throw new ProtobufEncodeError(`${path || '<root>'}: unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} for ${typeName}`);
   }
   ctx.depth--;
@@ -176,7 +177,8 @@ function writeScalar(writer: Writer, type: string, value: unknown, path: string)
     case 'int64':
       if (value === null) { writer.int64(0); return; }
       if (!Number.isInteger(value)) throw new ProtobufEncodeError(`${path}: expected an integer, got ${describe(value)}`);
-      writer.int64(BigInt(value as number).toString());
+      // Numbers beyond 2^53 go through text so protobufjs keeps every bit it was given.
+      writer.int64(Number.isSafeInteger(value) ? (value as number) : BigInt(value as number).toString());
       return;
     default:
       throw new ProtobufEncodeError(`${path}: unsupported scalar type ${type}`);

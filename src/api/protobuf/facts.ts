@@ -28,6 +28,8 @@ export interface FieldInfo {
   map: boolean;
   inline: boolean;
   required: boolean;
+  /** An empty string on the wire is kept (required field, or a pointer where "" means something). */
+  keepEmpty: boolean;
   mapKeyType?: string;
 }
 
@@ -84,6 +86,15 @@ export function loadProtoFacts(): ProtoFacts {
   return cached;
 }
 
+/**
+ * Pointer string fields whose empty value means something ("" = no storage class), so
+ * the decoder keeps "" for them although it drops other empty strings (see decode.ts).
+ */
+const KEEP_EMPTY_STRING = new Set([
+  'k8s.io.api.core.v1.PersistentVolumeClaimSpec.storageClassName',
+  'k8s.io.api.core.v1.PersistentVolumeClaimSpec.volumeAttributesClassName',
+]);
+
 const messageCache = new Map<string, MessageInfo | null>();
 let listCache: Set<string> | undefined;
 
@@ -107,6 +118,7 @@ function toMessageInfo(name: string, raw: FieldFact[]): MessageInfo {
     map: (flags & FLAG_MAP) !== 0,
     inline: (flags & FLAG_INLINE) !== 0,
     required: (flags & FLAG_REQUIRED) !== 0,
+    keepEmpty: (flags & FLAG_REQUIRED) !== 0 || KEEP_EMPTY_STRING.has(`${name}.${fieldName}`),
     mapKeyType,
   }));
   return { name, fields, byNumber: new Map(fields.map((f) => [f.number, f])) };

@@ -28,11 +28,9 @@ export async function readObject(ctx: RequestContext, expect: { apiVersion: stri
   return checkKind(object, expect);
 }
 
-/** Reject a body of another kind; fill apiVersion/kind if absent (as upstream's decoder defaults them). */
+/** Reject a body of another kind; an absent apiVersion/kind defaults to the URL's, as upstream's decoder does. */
 export function checkKind(object: Record<string, unknown>, expect: { apiVersion: string; kind: string }): KubeObject {
-  if (object.kind === undefined || object.kind === '') {
-    throw errors.badRequest(`Object 'Kind' is missing in '${JSON.stringify(object).slice(0, 200)}'`);
-  }
+  if (object.kind === undefined || object.kind === '') object.kind = expect.kind;
   if (object.kind !== expect.kind) {
     throw errors.badRequest(`the kind in the data (${String(object.kind)}) does not match the expected kind (${expect.kind})`);
   }

@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { ApiError, errors } from '../errors.ts';
 import type { KubeObject, ObjectFilter } from '../registry/resource-store.ts';
+import { parseBool } from '../request-info.ts';
 import type { RequestContext } from './context.ts';
 import { negotiateRendering, tableFor, type Rendering } from './render.ts';
 
@@ -17,8 +18,8 @@ export async function serveWatch(ctx: RequestContext, filter: ObjectFilter | und
   const { query, resource, parts, info, res } = ctx;
   const rendering = negotiateRendering(ctx);
   const rvText = query.get('resourceVersion') ?? '';
-  const sendInitial = query.get('sendInitialEvents') === 'true';
-  const bookmarks = query.get('allowWatchBookmarks') === 'true';
+  const sendInitial = parseBool(query.get('sendInitialEvents'));
+  const bookmarks = parseBool(query.get('allowWatchBookmarks'));
   const timeoutText = query.get('timeoutSeconds');
   const timeoutSeconds = timeoutText ? Number(timeoutText) : DEFAULT_TIMEOUT_S();
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw errors.badRequest(`invalid timeoutSeconds: ${timeoutText}`);

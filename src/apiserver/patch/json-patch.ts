@@ -52,7 +52,9 @@ function decodeOperations(patch: unknown): Operation[] {
   patch.forEach((op, index) => {
     if (!isObject(op)) throw badRequest(`json patch operation ${index} must be a JSON object, got ${describe(op)}`);
   });
-  return patch as Operation[];
+  // Values of add/replace are inserted by reference: copy them so the result
+  // shares nothing with the caller's patch.
+  return cloneJson(patch) as Operation[];
 }
 
 function checkOperation(op: Operation, index: number): void {

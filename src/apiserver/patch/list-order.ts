@@ -8,7 +8,9 @@
 // item goes before a patch item when it stood before that item in the live
 // list. Patch items the live list does not know yet are emitted as soon as
 // they come up, so with no `$setElementOrder` a new item named first in the
-// patch lands at the front of the result — as it does upstream.
+// patch lands at the front of the result — as it does upstream. (Which live
+// order `$setElementOrder` uses after deletions: see mergeListWithOrder in
+// strategic-merge-patch.ts.)
 import { internal } from './errors.ts';
 import { describe, isObject, jsonEqual } from './json-value.ts';
 import type { JsonObject } from './json-value.ts';

@@ -3,6 +3,7 @@
 // of apimachinery's strategicpatch package.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { applyStrategicMergePatch } from './strategic-merge-patch.ts';
 import { PatchError } from './errors.ts';
 import { kindSchema } from '../../api/schema/facts.ts';
@@ -153,11 +154,54 @@ describe('applyStrategicMergePatch: what kubectl apply sends', () => {
   });
 });
 
+// Bodies `kubectl apply` 1.32 PATCHed (recorded against a logging server on
+// loopback, with the live object it was given; the last-applied annotation
+// value is abbreviated).
+const fixture = (name: string): { live: Obj; patch: Obj } =>
+  JSON.parse(readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8'));
+
+describe('applyStrategicMergePatch: patches recorded from kubectl apply', () => {
+  it('labels, $retainKeys strategy and volumes, containers/env/ports with $setElementOrder, atomic tolerations', () => {
+    const { live, patch } = fixture('kubectl-apply-deployment.json');
+    const result = smp(live, patch, deploymentSchema);
+    assert.deepEqual(result.metadata.labels, { app: 'web', injected: 'yes', env: 'prod' });
+    assert.deepEqual(result.spec.strategy, { type: 'Recreate' });
+    const podSpec = result.spec.template.spec;
+    // The server-only container stays after the ones the patch names.
+    assert.deepEqual(names(podSpec.containers), ['nginx', 'sidecar', 'istio-proxy']);
+    assert.deepEqual(podSpec.containers[0], {
+      name: 'nginx', image: 'nginx:1.26',
+      env: [{ name: 'B', value: '2' }, { name: 'C', value: '3' }],
+      ports: [{ containerPort: 80, protocol: 'TCP' }, { containerPort: 443 }],
+      volumeMounts: [{ name: 'data', mountPath: '/data' }],
+      imagePullPolicy: 'IfNotPresent',
+    });
+    assert.deepEqual(podSpec.volumes, [{ name: 'data', hostPath: { path: '/srv' } }]);
+    assert.deepEqual(podSpec.tolerations, [{ key: 'b', operator: 'Exists' }]);
+    assert.equal(podSpec.restartPolicy, 'Always');
+    assert.deepEqual(result.status, { replicas: 2 });
+  });
+
+  it('finalizer removal, container rename next to a server-only container, map removal', () => {
+    const { live, patch } = fixture('kubectl-apply-rename.json');
+    const result = smp(live, patch, deploymentSchema);
+    assert.deepEqual(result.metadata.finalizers, ['a.example.com/x', 'server.example.com/z']);
+    assert.deepEqual(result.spec.template.spec, { containers: [{ name: 'istio-proxy', image: 'proxy:1' }, { image: 'nginx:1.26', name: 'web' }] });
+  });
+});
+
 describe('applyStrategicMergePatch: $patch directives', () => {
   it('replaces a map with $patch: replace', () => {
     const original = { spec: { nodeSelector: { disk: 'ssd', zone: 'a' }, containers: [] } };
     const result = smp(original, { spec: { nodeSelector: { $patch: 'replace', zone: 'b' } } });
     assert.deepEqual(result.spec.nodeSelector, { zone: 'b' });
+  });
+
+  it('takes a map whole when its field has patch strategy "replace" (PodDisruptionBudget selector)', () => {
+    const pdbSchema = kindSchema({ group: 'policy', version: 'v1', kind: 'PodDisruptionBudget' }) as SchemaNode;
+    const original = { spec: { minAvailable: 1, selector: { matchLabels: { app: 'a' }, matchExpressions: [{ key: 'k', operator: 'Exists' }] } } };
+    const result = smp(original, { spec: { selector: { matchLabels: { app: 'b', x: null } } } }, pdbSchema);
+    assert.deepEqual(result.spec, { minAvailable: 1, selector: { matchLabels: { app: 'b' } } });
   });
 
   it('replaces the whole object with a top-level $patch: replace', () => {
@@ -179,7 +223,8 @@ describe('applyStrategicMergePatch: $patch directives', () => {
   it('deletes every list item with the merge key named by $patch: delete, and ignores missing ones', () => {
     const original = { spec: { containers: [{ name: 'a' }, { name: 'b' }, { name: 'a', image: 'dup' }] } };
     assert.deepEqual(smp(original, { spec: { containers: [{ $patch: 'delete', name: 'a' }] } }).spec.containers, [{ name: 'b' }]);
-    assert.deepEqual(smp(original, { spec: { containers: [{ $patch: 'delete', name: 'zzz' }] } }).spec.containers, original.spec.containers);
+    const unique = { spec: { containers: [{ name: 'b' }, { name: 'a' }] } };
+    assert.deepEqual(smp(unique, { spec: { containers: [{ $patch: 'delete', name: 'zzz' }] } }).spec.containers, unique.spec.containers);
   });
 
   it('rejects $patch: merge and unknown $patch values with a 500, as upstream', () => {
@@ -267,7 +312,7 @@ describe('applyStrategicMergePatch: invalid patches', () => {
   });
 
   it('answers 422 for lists of lists', () => {
-    const error = smpError(original, { metadata: { finalizers: [['x']] } });
+    const error = smpError({ metadata: { finalizers: [] } }, { metadata: { finalizers: [['x']] } });
     assert.equal(error.code, 422);
     assert.equal(error.toStatus().message, 'the server rejected our request due to an error in our request');
   });

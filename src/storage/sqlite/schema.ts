@@ -77,7 +77,7 @@ export function openDatabase(path: string): DatabaseSync {
     // database stays consistent even then. FULL would fsync every commit and
     // cap writes at the disk's flush rate (a few hundred per second).
     db.exec('PRAGMA synchronous = NORMAL');
-    db.exec('PRAGMA temp_store = MEMORY'); if (process.env.CKPT) db.exec('PRAGMA wal_autocheckpoint = ' + process.env.CKPT);
+    db.exec('PRAGMA temp_store = MEMORY');
     db.exec('PRAGMA cache_size = -32768'); // 32 MiB of page cache
     db.exec('BEGIN IMMEDIATE'); // also takes the exclusive lock now, not at the first write
     db.exec(SCHEMA);

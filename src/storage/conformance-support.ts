@@ -53,7 +53,11 @@ export async function collect(watch: Watch | AsyncIterator<WatchEvent>, count: n
   return events;
 }
 
-/** True if no event arrives within `ms` (for "this watch must not see that write"). */
+/**
+ * True if no event arrives within `ms` (for "this watch must not see that
+ * write"). Leaves a next() pending that swallows the following event, so call
+ * it last on an iterator.
+ */
 export async function quiet(iterator: AsyncIterator<WatchEvent>, ms = 50): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const idle = new Promise<'idle'>((resolve) => {

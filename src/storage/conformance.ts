@@ -233,6 +233,18 @@ function lists(withStore: WithStore): void {
       assert.equal(listed.remaining, 0);
     }));
 
+  it('lists and counts prefixes that end in multi-byte characters', () =>
+    withStore(async (store) => {
+      // '丮' is the code point right after '中'; '\ue000' right after the surrogate block.
+      await seed(store, ['/m/中', '/m/中/a', '/m/中😀', '/m/丮', '/m/\ud7ff/x', '/m/\ue000', '/m/😀/a', '/m/😀', '/m/😁']);
+      const keys = async (prefix: string) => (await store.list({ prefix })).items.map((item) => item.key);
+      assert.deepEqual(await keys('/m/中'), ['/m/中', '/m/中/a', '/m/中😀']);
+      assert.deepEqual(await keys('/m/\ud7ff'), ['/m/\ud7ff/x']);
+      assert.deepEqual(await keys('/m/😀'), ['/m/😀', '/m/😀/a']);
+      assert.equal(await store.count('/m/中'), 3);
+      assert.equal(await store.count('/m/😀'), 2);
+    }));
+
   it('pages with limit and after, reporting more and remaining', () =>
     withStore(async (store) => {
       await seed(store, ['/p/e', '/p/d', '/p/c', '/p/b', '/p/a', '/q/a']);

@@ -174,20 +174,21 @@ export class ResourceStore {
       for (;;) {
         const page = await this.store.list({ prefix, after, limit: limit ? Math.max(limit, PAGE_FETCH) : 0, revision });
         revision ??= page.revision;
-        let stoppedEarly = false;
-        for (const kv of page.items) {
+        let unread = 0;
+        for (let i = 0; i < page.items.length; i++) {
+          const kv = page.items[i];
           const object = this.decode(kv);
           lastKey = kv.key;
           if (request.filter && !request.filter(object)) continue;
           items.push(object);
           if (limit && items.length >= limit) {
-            stoppedEarly = kv !== page.items[page.items.length - 1];
+            unread = page.items.length - i - 1;
             break;
           }
         }
         if (limit && items.length >= limit) {
-          more = stoppedEarly || page.more;
-          remaining = stoppedEarly ? -1 : page.remaining;
+          more = unread > 0 || page.more;
+          remaining = unread + (page.more ? page.remaining : 0);
           break;
         }
         if (!page.more) break;
@@ -200,7 +201,7 @@ export class ResourceStore {
     const response: ListResponse = { items, resourceVersion: String(revision ?? 0) };
     if (more && lastKey) {
       response.continueToken = encodeContinue({ after: lastKey, revision: revision! });
-      if (!request.filter && remaining >= 0) response.remainingItemCount = remaining;
+      if (!request.filter) response.remainingItemCount = remaining;
     }
     return response;
   }

@@ -95,7 +95,11 @@ export function watchConformance(withStore: WithStore): void {
         i % 2 ? store.create(`/n/${i}`, 'n') : store.create(`/m/c${i}`, 'm'),
       );
       await Promise.all(writes);
-      const [w0, w1, w2] = await Promise.all([collect(watches[0]!, 12), collect(watches[1]!, 11), collect(watches[2]!, 10)]);
+      const [w0, w1, w2] = await Promise.all([
+        collect(watches[0]!, 12),
+        collect(watches[1]!, 11),
+        collect(watches[2]!, 10),
+      ]);
       assert.deepEqual(w0.slice(2).map(plain), w2.map(plain));
       assert.deepEqual(w1.slice(1).map(plain), w2.map(plain));
       assert.deepEqual(

@@ -1,11 +1,12 @@
 // Read queries that take a key range: list and count (latest values from the
-// `current` table, older revisions from the log) and watch history. Statements differ by shape (inclusive or exclusive lower
-// bound, with or without an upper bound), so they are prepared per shape on
-// first use and cached.
+// `current` table, older revisions from the log) and watch history.
+// Statements differ by shape (inclusive or exclusive lower bound, with or
+// without an upper bound), so they are prepared per shape on first use and
+// cached.
 //
 // A key prefix becomes the range [prefix, prefixEnd(prefix)): SQLite compares
 // TEXT with memcmp over UTF-8 (BINARY collation), the same order as keys.ts,
-// and a range lets the (name, id) index do the work.
+// so an index range scan finds exactly the keys with the prefix.
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { KeyValue } from '../interface.ts';

@@ -95,6 +95,11 @@ export async function runServer(flags: ServerFlags): Promise<void> {
   }));
   console.log(`skiff server ready: https://127.0.0.1:${server.port} kubeconfig=${kubeconfigPath}`);
 
+  // One broken request must never take the cluster down: log what escaped and keep serving
+  // (as kube-apiserver recovers from a handler panic).
+  process.on('unhandledRejection', (reason) => console.error('skiff server: unhandled rejection:', reason));
+  process.on('uncaughtException', (error) => console.error('skiff server: uncaught exception:', error));
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

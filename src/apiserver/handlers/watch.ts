@@ -61,7 +61,9 @@ export async function serveWatch(ctx: RequestContext, filter: ObjectFilter | und
     for (const object of initial) await writer.write({ type: 'ADDED', object });
     if (sendInitial) await writer.write(bookmark(resource.apiVersion, resource.kind, String(fromRevision), true));
     if (bookmarks) {
-      timers.push(setInterval(() => void writer.write(bookmark(resource.apiVersion, resource.kind, String(lastRevision), false)), BOOKMARK_INTERVAL_MS));
+      timers.push(setInterval(() => {
+        writer.write(bookmark(resource.apiVersion, resource.kind, String(lastRevision), false)).catch(stop);
+      }, BOOKMARK_INTERVAL_MS));
     }
     for await (const event of watch.events) {
       lastRevision = Number(event.object.metadata.resourceVersion);

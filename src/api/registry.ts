@@ -76,6 +76,11 @@ export class KindRegistry {
 
   constructor(facts: SchemaFacts = loadSchemaFacts()) {
     this.resources = facts.resources.map(toResourceInfo);
+    // Without conversion between versions (not built yet), a resource served in two
+    // versions (autoscaling v1 and v2) keeps each version's objects apart.
+    const versionsOf = new Map<string, number>();
+    for (const r of this.resources) versionsOf.set(r.storageResource, (versionsOf.get(r.storageResource) ?? 0) + 1);
+    for (const r of this.resources) if (versionsOf.get(r.storageResource)! > 1) r.storageResource += `/${r.version}`;
     for (const r of this.resources) {
       this.byPath.set(`${r.group}/${r.version}/${r.plural}`, r);
       this.byKind.set(`${r.group}/${r.version}/${r.kind}`, r);

@@ -16,7 +16,9 @@
 //                      1k watch events); e.g. 0.05 for a smoke run
 //   BENCH_CONCURRENCY  requests in flight for creates/gets (default 32)
 //   BENCH_SESSIONS     HTTP/2 client sessions the requests are spread over (default 1)
-//   BENCH_TIMEOUT_S    bound on the whole run (default 300); exceeding it fails the run
+//   BENCH_AUTH        cert (default: the admin client certificate, as the
+//                      kubeconfig gives kubectl) or token (the admin bearer token)
+//   BENCH_TIMEOUT_S    bound on the whole run (default 180); exceeding it fails the run
 //   BENCH_SERVER_CPU_PROF  a directory: run the server with --cpu-prof into it
 //
 // Network: loopback only (the server binds 127.0.0.1). Every loop is bounded in
@@ -26,7 +28,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -56,7 +58,9 @@ const LIST_REPS_SMALL = 20;
 const LIST_REPS_BIG = 10;
 const CONCURRENCY = Math.round(envNumber('BENCH_CONCURRENCY', 32));
 const SESSIONS = Math.round(envNumber('BENCH_SESSIONS', 1));
-const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_S', 300) * 1000;
+const AUTH = process.env.BENCH_AUTH || 'cert';
+if (AUTH !== 'cert' && AUTH !== 'token') throw new Error(`BENCH_AUTH=${AUTH}: use cert or token`);
+const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_S', 180) * 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const DEADLINE = Date.now() + TIMEOUT_MS;
 
@@ -70,7 +74,10 @@ function checkDeadline(what: string): void {
   if (Date.now() > DEADLINE) throw new Error(`bench: ${what} passed the run's bound of ${TIMEOUT_MS / 1000}s (BENCH_TIMEOUT_S)`);
 }
 
-const log = (message: string) => process.stderr.write(`bench:api ${message}\n`);
+/** With BENCH_SERVER_CPU_PROF, progress lines carry the monotonic clock (µs) the .cpuprofile's timestamps use, to cut it into phases. */
+const log = (message: string) => process.stderr.write(
+  `bench:api ${process.env.BENCH_SERVER_CPU_PROF ? `[${process.hrtime.bigint() / 1000n}us] ` : ''}${message}\n`,
+);
 
 // ---------------------------------------------------------------- workload
 
@@ -327,6 +334,39 @@ function memoryOf(pid: number): MemoryStatus {
   return { rssMiB: field('VmRSS'), hwmMiB: field('VmHWM') };
 }
 
+/** CPU seconds (user + system) the process used so far, from /proc/PID/stat. */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on Linux
+
+/** Runs `phase` and reports how busy the server and this client process were meanwhile (1.0 = one core). */
+async function withCpu<T>(serverPid: number, phase: () => Promise<T>): Promise<T & { cpu: CpuUse }> {
+  const server0 = cpuSecondsOf(serverPid);
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await phase();
+  const seconds = (performance.now() - t0) / 1000;
+  const client = process.cpuUsage(client0);
+  return {
+    ...result,
+    cpu: {
+      server: (cpuSecondsOf(serverPid) - server0) / seconds,
+      client: (client.user + client.system) / 1e6 / seconds,
+    },
+  };
+}
+
+interface CpuUse {
+  /** Cores' worth of CPU the server used during the phase. */
+  server: number;
+  /** Cores' worth of CPU this (client) process used during the phase. */
+  client: number;
+}
+
 interface Response {
   status: number;
   body: string;
@@ -334,14 +374,17 @@ interface Response {
 
 class Client {
   readonly sessions: http2.ClientHttp2Session[] = [];
+  readonly #auth: http2.OutgoingHttpHeaders = {};
   #next = 0;
 
   constructor(port: number, tlsDir: string, count: number) {
     const ca = readFileSync(join(tlsDir, 'ca.crt'));
-    const cert = readFileSync(join(tlsDir, 'admin.crt'));
-    const key = readFileSync(join(tlsDir, 'admin.key'));
+    const credentials = AUTH === 'cert'
+      ? { cert: readFileSync(join(tlsDir, 'admin.crt')), key: readFileSync(join(tlsDir, 'admin.key')) }
+      : {};
+    if (AUTH === 'token') this.#auth.authorization = `Bearer ${readFileSync(join(tlsDir, 'admin.token'), 'utf8').trim()}`;
     for (let i = 0; i < count; i++) {
-      const session = http2.connect(`https://127.0.0.1:${port}`, { ca, cert, key });
+      const session = http2.connect(`https://127.0.0.1:${port}`, { ca, ...credentials });
       session.on('error', (error) => log(`http2 session error: ${error.message}`));
       this.sessions.push(session);
     }
@@ -355,7 +398,7 @@ class Client {
 
   request(method: string, path: string, body?: unknown): Promise<Response> {
     const text = body === undefined ? undefined : JSON.stringify(body);
-    const headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': path, accept: 'application/json' };
+    const headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': path, accept: 'application/json', ...this.#auth };
     if (text !== undefined) headers['content-type'] = 'application/json';
     return new Promise<Response>((resolve, reject) => {
       const stream = this.session().request(headers, { endStream: text === undefined });
@@ -386,8 +429,11 @@ class Client {
    * the store watch in the same step as it sends them.
    */
   async watch(port: number, tlsDir: string, namespace: string, arrivals: Map<string, number>): Promise<() => void> {
-    const [session] = new Client(port, tlsDir, 1).sessions;
-    const stream = session!.request({ ':method': 'GET', ':path': `/api/v1/namespaces/${namespace}/configmaps?watch=1&timeoutSeconds=${Math.ceil(TIMEOUT_MS / 1000)}`, accept: 'application/json' });
+    const watcher = new Client(port, tlsDir, 1);
+    const stream = watcher.session().request({
+      ':method': 'GET', ':path': `/api/v1/namespaces/${namespace}/configmaps?watch=1&timeoutSeconds=${Math.ceil(TIMEOUT_MS / 1000)}`,
+      accept: 'application/json', ...watcher.#auth,
+    });
     let pending = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
@@ -414,7 +460,7 @@ class Client {
     });
     return () => {
       stream.close(http2.constants.NGHTTP2_CANCEL);
-      session!.destroy();
+      watcher.close();
     };
   }
 
@@ -424,6 +470,8 @@ class Client {
 }
 
 interface ApiResults extends SideResults {
+  createCpu: CpuUse;
+  getCpu: CpuUse;
   idle: MemoryStatus;
   afterCreates: MemoryStatus;
   end: MemoryStatus;
@@ -449,16 +497,18 @@ async function benchApiServer(dataDir: string): Promise<ApiResults> {
 
     log(`api: ${N_CREATES} creates, ${CONCURRENCY} in flight over ${SESSIONS} session(s)`);
     const cmPath = (ns: string) => `/api/v1/namespaces/${ns}/configmaps`;
-    const create = await runPool(N_CREATES, CONCURRENCY, 'api creates', async (i) => {
+    const create = await withCpu(pid, () => runPool(N_CREATES, CONCURRENCY, 'api creates', async (i) => {
       await client.expect('POST', cmPath(NS_BIG), 201, configMap(NS_BIG, i));
-    });
+    }));
+    log(`api: creates: server used ${create.cpu.server.toFixed(2)} cores, this client ${create.cpu.client.toFixed(2)}`);
     const afterCreates = memoryOf(pid);
 
     log(`api: ${N_GETS} gets`);
     const order = shuffledIndexes(N_CREATES, N_GETS);
-    const get = await runPool(N_GETS, CONCURRENCY, 'api gets', async (i) => {
+    const get = await withCpu(pid, () => runPool(N_GETS, CONCURRENCY, 'api gets', async (i) => {
       await client.expect('GET', `${cmPath(NS_BIG)}/${cmName(order[i]!)}`, 200);
-    });
+    }));
+    log(`api: gets: server used ${get.cpu.server.toFixed(2)} cores, this client ${get.cpu.client.toFixed(2)}`);
 
     log(`api: watch delivery over ${N_WATCH} creates`);
     const arrivals = new Map<string, number>();
@@ -482,14 +532,13 @@ async function benchApiServer(dataDir: string): Promise<ApiResults> {
     const listSmallMs = await repeat(LIST_REPS_SMALL, 'api lists', list(NS_SMALL), expect(NS_SMALL, N_WATCH));
     const listBigMs = await repeat(LIST_REPS_BIG, 'api lists', list(NS_BIG), expect(NS_BIG, N_CREATES));
     const end = memoryOf(pid);
-    return { create, get, listSmallMs, listBigMs, watch, idle, afterCreates, end };
+    return { create, get, createCpu: create.cpu, getCpu: get.cpu, listSmallMs, listBigMs, watch, idle, afterCreates, end };
   } finally {
     client.close();
     await stopServer(server);
     activeServer = undefined;
   }
 }
-
 
 // ---------------------------------------------------------------- output
 
@@ -528,12 +577,14 @@ function report(api: ApiResults, raw: SideResults): Line[] {
   const rateUnit = '1/s';
   const createRatio = api.create.perSecond / raw.create.perSecond;
   lines.push(compare('create/configmaps', 'requests_per_second', rateUnit, api.create.perSecond, raw.create.perSecond, {
-    concurrency: CONCURRENCY, samples: N_CREATES,
+    concurrency: CONCURRENCY, samples: N_CREATES, server_cpu_cores: round(api.createCpu.server), client_cpu_cores: round(api.createCpu.client),
     target: { ratio: `>= ${TARGET_CREATE_RATIO}`, met: createRatio >= TARGET_CREATE_RATIO },
   }));
   lines.push(...latencyLines('create/configmaps', api.create.latenciesMs, raw.create.latenciesMs, { concurrency: CONCURRENCY }));
   lines.push(...latencyLines('create/configmaps/one-in-flight', api.watch.createMs, raw.watch.createMs, { concurrency: 1 }));
-  lines.push(compare('get/configmaps', 'requests_per_second', rateUnit, api.get.perSecond, raw.get.perSecond, { concurrency: CONCURRENCY, samples: N_GETS }));
+  lines.push(compare('get/configmaps', 'requests_per_second', rateUnit, api.get.perSecond, raw.get.perSecond, {
+    concurrency: CONCURRENCY, samples: N_GETS, server_cpu_cores: round(api.getCpu.server), client_cpu_cores: round(api.getCpu.client),
+  }));
   lines.push(...latencyLines('get/configmaps', api.get.latenciesMs, raw.get.latenciesMs, { concurrency: CONCURRENCY }));
   lines.push(...latencyLines(`list/configmaps/${N_WATCH}-in-namespace`, api.listSmallMs, raw.listSmallMs));
   lines.push(...latencyLines(`list/configmaps/${N_CREATES}-in-namespace`, api.listBigMs, raw.listBigMs));
@@ -576,6 +627,7 @@ async function main(): Promise<void> {
   }
   tempRoot = mkdtempSync(join(tmpdir(), 'skiff-bench-api-'));
   const started = performance.now();
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`);
   log(`scale ${SCALE}: ${N_CREATES} creates, ${N_GETS} gets, ${N_WATCH} watch events, lists of ${N_WATCH} and ${N_CREATES}; bound ${TIMEOUT_MS / 1000}s`);
   try {
     const raw = await benchRawStore(join(tempRoot, 'raw'));

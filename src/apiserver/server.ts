@@ -152,7 +152,7 @@ class Router {
       this.serveHealthOrVersion(res, path);
       return;
     }
-    const user = this.o.authenticate({ socket: req.socket, headers: req.headers });
+    const user = this.o.authenticate({ socket: connectionOf(req), headers: req.headers });
     if (!user) throw errors.unauthorized();
     if (path === '/metrics') {
       const { contentType, text } = await this.o.metrics.render();
@@ -237,4 +237,10 @@ class Router {
     if (!text) throw errors.pageNotFound(path);
     sendJson(res, 200, text);
   }
+}
+
+/** The TLS connection of a request: stable across the requests of an HTTP/2 session. */
+function connectionOf(req: ServerRequest): object {
+  const session = (req as { stream?: { session?: { socket?: object } } }).stream?.session;
+  return session?.socket ?? req.socket;
 }

@@ -49,7 +49,8 @@ export function defaultService(svc: Obj, options: CoreDefaultOptions = {}): void
     setDefault(p, 'protocol', 'TCP');
     if (p.targetPort === undefined || p.targetPort === null || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port;
   }
-  const externallyAccessible = s.type === 'LoadBalancer' || s.type === 'NodePort' || (s.type === 'ClusterIP' && list(s.externalIPs).length + (s.externalIPs?.length ?? 0) > 0);
+  const externallyAccessible =
+    s.type === 'LoadBalancer' || s.type === 'NodePort' || (s.type === 'ClusterIP' && Array.isArray(s.externalIPs) && s.externalIPs.length > 0);
   if (externallyAccessible) setDefault(s, 'externalTrafficPolicy', 'Cluster');
   if (s.internalTrafficPolicy == null && ['NodePort', 'LoadBalancer', 'ClusterIP'].includes(s.type)) s.internalTrafficPolicy = 'Cluster';
   if (s.type === 'LoadBalancer') {
@@ -104,16 +105,18 @@ export function preserveServiceAllocations(options: { object: any; oldObject: an
   }
 }
 
-export function defaultNamespace(ns: Obj): void {
+export function defaultNamespace(ns: Obj, options: { operation?: 'create' | 'update' } = {}): void {
   const name = ns.metadata?.name;
   // Nameless (generateName) namespaces get the label once the name exists.
   if (typeof name === 'string' && name) {
     ns.metadata.labels = { ...(ns.metadata.labels ?? {}), 'kubernetes.io/metadata.name': name };
   }
-  // The namespace strategy makes sure the namespace controller finalizes it.
+  // On create the namespace strategy makes sure the namespace controller
+  // finalizes it. Never on update: the controller removes this finalizer
+  // while deleting, and re-adding it would keep the namespace forever.
   const s = spec(ns);
   const finalizers: string[] = Array.isArray(s.finalizers) ? s.finalizers : [];
-  if (!finalizers.includes('kubernetes')) s.finalizers = [...finalizers, 'kubernetes'];
+  if (options.operation !== 'update' && !finalizers.includes('kubernetes')) s.finalizers = [...finalizers, 'kubernetes'];
   if (!isObj(ns.status)) ns.status = {};
   setDefault(ns.status, 'phase', 'Active');
 }
@@ -161,5 +164,8 @@ export function defaultLimitRange(lr: Obj): void {
     for (const [k, v] of Object.entries(item.max ?? {})) if (!(k in item.default)) item.default[k] = v;
     for (const [k, v] of Object.entries(item.default)) if (!(k in item.defaultRequest)) item.defaultRequest[k] = v;
     for (const [k, v] of Object.entries(item.min ?? {})) if (!(k in item.defaultRequest)) item.defaultRequest[k] = v;
+    // Empty maps are omitted when upstream serialises them.
+    if (Object.keys(item.default).length === 0) delete item.default;
+    if (Object.keys(item.defaultRequest).length === 0) delete item.defaultRequest;
   }
 }

@@ -18,7 +18,7 @@ function validateSelectorAndTemplate(spec: any, what: string): FieldError[] {
   } else {
     errs.push(...validateLabelSelector(spec.selector, 'spec.selector'));
     if (Object.keys(spec.selector.matchLabels ?? {}).length + (spec.selector.matchExpressions ?? []).length === 0) {
-      errs.push(invalid('spec.selector', goLabelSelector(spec.selector, true), `empty selector is invalid for ${what}`));
+      errs.push(invalid('spec.selector', goLabelSelector(spec.selector), `empty selector is invalid for ${what}`));
     }
   }
   errs.push(...validateSelectorMatchesTemplate({
@@ -205,7 +205,7 @@ export function validateStatefulSet(sts: any): FieldError[] {
   errs.push(...nonNegative('spec.minReadySeconds', spec.minReadySeconds));
   errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
   if (spec.ordinals != null) errs.push(...nonNegative('spec.ordinals.start', spec.ordinals.start));
-  errs.push(...validateSelectorAndTemplate(spec, 'statefulset.'));
+  errs.push(...validateSelectorAndTemplate(spec, 'statefulset'));
   errs.push(...validateWorkloadTemplate(spec, 'StatefulSet'));
   (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).forEach((t: any, i: number) => {
     errs.push(...validatePVCSpec({ spec: t?.spec ?? {}, path: `spec.volumeClaimTemplates[${i}].spec` }));
@@ -215,15 +215,16 @@ export function validateStatefulSet(sts: any): FieldError[] {
 
 /** apps/v1 selectors are frozen at creation. */
 function selectorImmutable(spec: any, oldSpec: any): FieldError[] {
-  return deepEqual(spec.selector, oldSpec.selector) ? [] : [immutable('spec.selector', goLabelSelector(spec.selector, true))];
+  return deepEqual(spec.selector, oldSpec.selector) ? [] : [immutable('spec.selector', goLabelSelector(spec.selector))];
 }
 
+// Upstream's strategies append the selector check after the spec checks.
 export const validateDeploymentUpdate = (d: any, old: any): FieldError[] =>
-  [...selectorImmutable(d.spec ?? {}, old.spec ?? {}), ...validateDeployment(d)];
+  [...validateDeployment(d), ...selectorImmutable(d.spec ?? {}, old.spec ?? {})];
 export const validateReplicaSetUpdate = (rs: any, old: any): FieldError[] =>
-  [...selectorImmutable(rs.spec ?? {}, old.spec ?? {}), ...validateReplicaSet(rs)];
+  [...validateReplicaSet(rs), ...selectorImmutable(rs.spec ?? {}, old.spec ?? {})];
 export const validateDaemonSetUpdate = (ds: any, old: any): FieldError[] =>
-  [...selectorImmutable(ds.spec ?? {}, old.spec ?? {}), ...validateDaemonSet(ds)];
+  [...validateDaemonSet(ds), ...selectorImmutable(ds.spec ?? {}, old.spec ?? {})];
 
 const statefulSetMutable = [
   'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds',

@@ -75,7 +75,7 @@ function validateGeneratedSelector(job: any): FieldError[] {
     [LEGACY_CONTROLLER_UID_LABEL]: uid, [LEGACY_JOB_NAME_LABEL]: name, [CONTROLLER_UID_LABEL]: uid, [JOB_NAME_LABEL]: name,
   };
   const sel = toSelector(spec.selector);
-  if (sel && !matches(sel, expected)) errs.push(invalid('spec.selector', goLabelSelector(spec.selector, true), '`selector` not auto-generated'));
+  if (sel && !matches(sel, expected)) errs.push(invalid('spec.selector', goLabelSelector(spec.selector), '`selector` not auto-generated'));
   return errs;
 }
 
@@ -117,7 +117,7 @@ export function validateJobUpdate(job: any, old: any): FieldError[] {
   // Elastic indexed jobs may scale completions together with parallelism.
   const elastic = spec.completionMode === 'Indexed' && spec.completions === spec.parallelism && oldSpec.completions === oldSpec.parallelism;
   if (!elastic && spec.completions !== oldSpec.completions) errs.push(immutable('spec.completions', spec.completions ?? null));
-  if (!deepEqual(spec.selector, oldSpec.selector)) errs.push(immutable('spec.selector', goLabelSelector(spec.selector, true)));
+  if (!deepEqual(spec.selector, oldSpec.selector)) errs.push(immutable('spec.selector', goLabelSelector(spec.selector)));
   const suspended = oldSpec.suspend === true && !old.status?.startTime;
   const templateChanged = suspended
     ? !deepEqual(templateMutableWhileSuspended(spec.template), templateMutableWhileSuspended(oldSpec.template))
@@ -178,7 +178,7 @@ export function validateCronJob(cj: any, options: { oldObject?: any } = {}): Fie
   const jobSpec = spec.jobTemplate?.spec ?? {};
   errs.push(...validateJobSpecCommon(jobSpec, 'spec.jobTemplate.spec'));
   if (jobSpec.selector != null) {
-    errs.push(invalid('spec.jobTemplate.spec.selector', goLabelSelector(jobSpec.selector, true), '`selector` will be auto-generated'));
+    errs.push(invalid('spec.jobTemplate.spec.selector', goLabelSelector(jobSpec.selector), '`selector` will be auto-generated'));
   }
   if (jobSpec.manualSelector === true) {
     errs.push(notSupported('spec.jobTemplate.spec.manualSelector', true, ['nil', 'false']));

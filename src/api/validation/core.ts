@@ -2,7 +2,7 @@
 // Namespaces, PVCs, PodTemplates, ReplicationControllers, Nodes, Endpoints.
 import {
   type FieldError, child, duplicate, forbidden, goLiteral, goStringMap, immutable, index, invalid, key, notSupported,
-  nonNegative, required, tooLong, FIELD_IMMUTABLE,
+  nonNegative, required, tooLong,
 } from './errors.ts';
 import { deepEqual } from './equal.ts';
 import { validateFinalizerName, validateLabelName } from './meta.ts';
@@ -200,4 +200,3 @@ export function validateEndpoints(ep: any): FieldError[] {
   return errs;
 }
 
-export { FIELD_IMMUTABLE };

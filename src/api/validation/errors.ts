@@ -132,15 +132,15 @@ export function goStringSlice(a: unknown): string {
   return `[]string{${a.map((v) => goQuote(String(v))).join(', ')}}`;
 }
 
-/** A LabelSelector as upstream prints it (`v1.LabelSelector{MatchLabels:…, MatchExpressions:…}`). */
-export function goLabelSelector(sel: any, pointer = false): GoLiteral {
+/** A LabelSelector as upstream prints it (`v1.LabelSelector{MatchLabels:…, MatchExpressions:…}`; pointers are dereferenced). */
+export function goLabelSelector(sel: any): GoLiteral {
   if (sel == null) return goLiteral('null');
   const exprs = Array.isArray(sel.matchExpressions)
     ? `[]v1.LabelSelectorRequirement{${sel.matchExpressions
         .map((e: any) => `v1.LabelSelectorRequirement{Key:${goQuote(String(e?.key ?? ''))}, Operator:${goQuote(String(e?.operator ?? ''))}, Values:${goStringSlice(e?.values)}}`)
         .join(', ')}}`
     : '[]v1.LabelSelectorRequirement(nil)';
-  return goLiteral(`${pointer ? '&' : ''}v1.LabelSelector{MatchLabels:${goStringMap(sel.matchLabels)}, MatchExpressions:${exprs}}`);
+  return goLiteral(`v1.LabelSelector{MatchLabels:${goStringMap(sel.matchLabels)}, MatchExpressions:${exprs}}`);
 }
 
 /** An IntOrString prints through its String() method: `25%` or `1`, unquoted. */

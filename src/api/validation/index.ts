@@ -27,7 +27,8 @@ import {
 
 export type { FieldError, FieldErrorType } from './errors.ts';
 export { errorBody, formatFieldError, formatInvalidMessage, statusCauses } from './errors.ts';
-export { validateAgainstSchema } from './schema.ts';
+export { validateAgainstSchema, strictDecodingMessage, unknownFieldWarning, type SchemaResult } from './schema.ts';
+export type { ServiceOptions } from './services.ts';
 
 export interface ValidateObjectOptions extends ServiceOptions {
   group: string;
@@ -85,6 +86,7 @@ const rules: Record<string, KindRules> = {
   'rbac.authorization.k8s.io/ClusterRoleBinding': { name: nameIsPathSegment, create: validateRoleBinding, update: validateRoleBindingUpdate },
   // Review requests are never stored and have no meaningful metadata.
   'authentication.k8s.io/TokenReview': { noMetadata: true },
+  'authentication.k8s.io/TokenRequest': { noMetadata: true },
   'authentication.k8s.io/SelfSubjectReview': { noMetadata: true },
   'authorization.k8s.io/SubjectAccessReview': { noMetadata: true },
   'authorization.k8s.io/SelfSubjectAccessReview': { noMetadata: true },
@@ -122,8 +124,9 @@ export function validateObject(options: ValidateObjectOptions): FieldError[] {
     }
   }
   if (group === '' && kind === 'Service') {
-    errs.push(...validateService(object ?? {}, options));
+    // Update rules (allocated IPs) come before the shape checks, as upstream orders them.
     if (oldObject) errs.push(...validateServiceUpdate(object ?? {}, oldObject));
+    errs.push(...validateService(object ?? {}, options));
     return errs;
   }
   if (oldObject && kindRules.update) {

@@ -222,7 +222,7 @@ export function validateSelectorMatchesTemplate(options: {
   labelsPath: string;
 }): FieldError[] {
   const sel = toSelector(options.selector);
-  if (!sel) return [invalid(options.selectorPath, goLabelSelector(options.selector, true), 'invalid label selector')];
+  if (!sel) return [invalid(options.selectorPath, goLabelSelector(options.selector), 'invalid label selector')];
   if (isEmpty(sel)) return [];
   const labels = (options.templateLabels ?? {}) as Record<string, string>;
   if (!matches(sel, labels)) {

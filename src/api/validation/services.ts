@@ -120,7 +120,7 @@ export function validateService(svc: any, options: ServiceOptions = {}): FieldEr
   if (spec.trafficDistribution != null && !['PreferClose', 'PreferSameZone', 'PreferSameNode'].includes(spec.trafficDistribution)) {
     errs.push(notSupported('spec.trafficDistribution', spec.trafficDistribution, ['PreferClose', 'PreferSameZone', 'PreferSameNode']));
   }
-  errs.push(...validateNodePortRange(ports, options));
+  if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') errs.push(...validateNodePortRange(ports, options));
   return errs;
 }
 

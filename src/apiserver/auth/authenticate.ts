@@ -82,7 +82,22 @@ export function createAuthenticator(options: CreateAuthenticatorOptions): Authen
   };
 }
 
+/**
+ * A connection's certificate cannot change, and reading it costs tens of
+ * microseconds per request: remember the answer per connection.
+ */
+const certificateUsers = new WeakMap<object, UserInfo | null>();
+
 function userFromClientCertificate(raw: object | null | undefined): UserInfo | undefined {
+  if (!raw) return undefined;
+  const cached = certificateUsers.get(raw);
+  if (cached !== undefined) return cached ?? undefined;
+  const user = readCertificateUser(raw);
+  certificateUsers.set(raw, user ?? null);
+  return user;
+}
+
+function readCertificateUser(raw: object): UserInfo | undefined {
   const socket = raw as AuthSocketLike | null | undefined;
   // `authorized` is false when no certificate was sent or when its chain does not
   // end at the CA the server trusts; either way the certificate says nothing.

@@ -113,7 +113,8 @@ export class ResourceStore {
     }
     try {
       const kv = await this.store.create(key, this.encode(object));
-      return this.decode(kv);
+      // The object just written is the stored one; no need to parse it back.
+      return { ...object, metadata: { ...object.metadata, resourceVersion: String(kv.modRevision) } };
     } catch (error) {
       if (error instanceof KeyExistsError) throw errors.alreadyExists({ group: info.group, resource: info.plural }, meta.name!);
       throw error;

@@ -140,7 +140,7 @@ class Router {
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.o.metrics.observe({
-        verb: info.isResourceRequest ? info.verb.toUpperCase() : (req.method ?? 'GET'),
+        verb: metricsVerb(req, info),
         group: info.group, version: info.version, resource: info.resource ?? '', subresource: info.subresource ?? '',
       }, res.statusCode, seconds);
     }
@@ -178,8 +178,10 @@ class Router {
       case 'create':
         if (info.name) throw errors.methodNotAllowed();
         return handleCreate(ctx);
-      case 'update': return handleUpdate(ctx);
-      case 'patch': return handlePatch(ctx);
+      case 'update':
+      case 'patch':
+        if (!info.name) throw errors.methodNotAllowed();
+        return info.verb === 'update' ? handleUpdate(ctx) : handlePatch(ctx);
       case 'delete':
         await handleDelete(ctx);
         if (resource.kind === 'Namespace') this.o.namespaceFinalizer.trigger();
@@ -243,4 +245,15 @@ class Router {
 function connectionOf(req: ServerRequest): object {
   const session = (req as { stream?: { session?: { socket?: object } } }).stream?.session;
   return session?.socket ?? req.socket;
+}
+
+/** Upstream's metric verbs: HTTP methods for writes, LIST/WATCH/GET for reads, APPLY for apply patches. */
+function metricsVerb(req: ServerRequest, info: RequestInfo): string {
+  if (!info.isResourceRequest) return req.method ?? 'GET';
+  switch (info.verb) {
+    case 'create': return 'POST';
+    case 'update': return 'PUT';
+    case 'patch': return String(req.headers['content-type'] ?? '').startsWith('application/apply-patch') ? 'APPLY' : 'PATCH';
+    default: return info.verb.toUpperCase();
+  }
 }

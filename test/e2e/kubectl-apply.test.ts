@@ -116,7 +116,7 @@ describe('kubectl apply (client-side)', () => {
     const bad = v1.replace('matchLabels: {app: api}', 'matchLabels: {app: other}').replace('name: api\n  namespace: store\n  labels', 'name: api-bad\n  namespace: store\n  labels');
     const result = server.kubectl(['apply', '-f', '-'], { input: bad });
     assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /Deployment.apps "api-bad" is invalid: spec.template.metadata.labels: Invalid value: .*`selector` does not match template `labels`/);
+    assert.match(result.stderr, /The Deployment "api-bad" is invalid: spec.template.metadata.labels: Invalid value: .*`selector` does not match template `labels`/);
     assert.notEqual(server.kubectl(['get', 'deploy', 'api-bad', '-n', 'store']).status, 0);
     const unknown = server.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: store}\ndatta: {a: b}\n' });
     assert.notEqual(unknown.status, 0);

@@ -40,6 +40,32 @@ describe('kubectl create and get', () => {
     assert.ok(job.spec.selector.matchLabels['batch.kubernetes.io/controller-uid']);
   });
 
+  it('creates every other kind kubectl has a generator for', () => {
+    const commands = [
+      ['create', 'cronjob', 'nightly', '--image=busybox', '--schedule=*/5 * * * *', '--', 'echo', 'hi'],
+      ['create', 'role', 'reader', '--verb=get', '--resource=pods'],
+      ['create', 'rolebinding', 'reader', '--role=reader', '--user=bob'],
+      ['create', 'clusterrole', 'node-reader', '--verb=get', '--resource=nodes'],
+      ['create', 'clusterrolebinding', 'node-reader', '--clusterrole=node-reader', '--group=ops'],
+      ['create', 'quota', 'small', '--hard=pods=10,requests.cpu=2'],
+      ['create', 'priorityclass', 'high', '--value=1000', '--description=important'],
+      ['create', 'poddisruptionbudget', 'keep-one', '--selector=app=web', '--min-available=1'],
+      ['create', 'ingress', 'front', '--rule=shop.example/api*=web:80'],
+      ['create', 'secret', 'docker-registry', 'pull', '--docker-server=registry.example', '--docker-username=u', '--docker-password=p'],
+      ['create', 'serviceaccount', 'robot'],
+      ['create', 'service', 'nodeport', 'edge', '--tcp=80:8080'],
+      ['create', 'service', 'externalname', 'legacy', '--external-name=db.example'],
+    ];
+    for (const command of commands) assert.match(server.k(['-n', 'shop', ...command]), / created$/m, command.join(' '));
+    const cron = JSON.parse(server.k(['get', 'cronjob', 'nightly', '-n', 'shop', '-o', 'json']));
+    assert.equal(cron.spec.schedule, '*/5 * * * *');
+    assert.equal(cron.spec.concurrencyPolicy, 'Allow');
+    const edge = JSON.parse(server.k(['get', 'svc', 'edge', '-n', 'shop', '-o', 'json']));
+    assert.ok(edge.spec.ports[0].nodePort >= 30000 && edge.spec.ports[0].nodePort <= 32767);
+    assert.equal(JSON.parse(server.k(['get', 'svc', 'legacy', '-n', 'shop', '-o', 'json'])).spec.clusterIP, undefined);
+    assert.match(server.k(['auth', 'can-i', 'create', 'pods', '-n', 'shop']), /^yes$/m);
+  });
+
   it('prints the upstream Table columns', () => {
     const deployments = server.k(['get', 'deployments', '-n', 'shop']);
     assert.match(deployments, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/m);

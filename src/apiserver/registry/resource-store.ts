@@ -250,17 +250,21 @@ export class ResourceStore {
     const matchedBefore = event.prevKv ? filter(this.decode(event.prevKv)) : false;
     if (matchesNow && matchedBefore) return { type: 'MODIFIED', object };
     if (matchesNow) return { type: 'ADDED', object };
-    if (matchedBefore) return { type: 'DELETED', object };
+    if (matchedBefore) {
+      // Upstream sends the last content that matched, at the new revision.
+      const previous = this.decode(event.prevKv!);
+      previous.metadata.resourceVersion = String(event.revision);
+      return { type: 'DELETED', object: previous };
+    }
     return undefined;
   }
 }
 
-/** Server-set metadata of a new object: name from generateName, uid, timestamps, generation. */
+/** Server-set metadata of a new object: name from generateName, uid, timestamp (generation is the strategy's). */
 export function initializeObjectMeta(meta: ObjectMeta): void {
   if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
   meta.uid = randomUUID();
   meta.creationTimestamp = nowIso();
-  meta.generation = 1;
   delete meta.resourceVersion;
   delete meta.deletionTimestamp;
   delete meta.deletionGracePeriodSeconds;

@@ -82,10 +82,10 @@ export class ServiceAllocations {
     const oldPorts = new Map((o.ports ?? []).filter((p) => p.nodePort).map((p) => [p.port, p.nodePort!]));
     const kept = new Set<number>();
     if (wantsNodePorts(n)) {
-      for (const p of n.ports ?? []) {
+      for (const [i, p] of (n.ports ?? []).entries()) {
         if (!p.nodePort && p.port !== undefined && oldPorts.has(p.port)) p.nodePort = oldPorts.get(p.port);
         if (!p.nodePort) p.nodePort = this.nodePorts.allocate();
-        else if (![...oldPorts.values()].includes(p.nodePort)) this.nodePorts.reserve(p.nodePort, 'spec.ports.nodePort');
+        else if (![...oldPorts.values()].includes(p.nodePort)) this.nodePorts.reserve(p.nodePort, `spec.ports[${i}].nodePort`);
         kept.add(p.nodePort);
       }
     } else {

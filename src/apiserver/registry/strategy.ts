@@ -3,9 +3,9 @@
 // ports, Job selectors), schema and semantic validation, immutability.
 // Generic for every kind, with small per-kind hooks.
 import type { ResourceInfo } from '../../api/registry.ts';
-import { applyDefaults, generateJobSelector } from './_tmp-shim.ts';
-import { validateAgainstSchema, validateObject, type FieldError } from './_tmp-shim.ts';
-import { errors, type StatusCause } from '../errors.ts';
+import { applyDefaults, generateJobSelector } from '../../api/defaults/index.ts';
+import { statusCauses, validateAgainstSchema, validateObject, type FieldError } from '../../api/validation/index.ts';
+import { ApiError, errors } from '../errors.ts';
 import type { KubeObject } from './resource-store.ts';
 import type { ServiceAllocations } from './service-allocations.ts';
 
@@ -15,10 +15,17 @@ export interface StrategyDeps {
   services: ServiceAllocations;
 }
 
-/** Fields outside spec whose change bumps metadata.generation (besides spec itself). */
-const generationFields: Record<string, string[]> = {
-  ConfigMap: [], Secret: [],
-};
+/**
+ * Kinds whose strategy tracks metadata.generation upstream (workloads and other
+ * kinds with a spec that a controller observes); everything else has none.
+ */
+const generationKinds = new Set([
+  'Pod', 'ReplicationController', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob',
+  'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Ingress', 'NetworkPolicy', 'CustomResourceDefinition',
+  'ValidatingAdmissionPolicy', 'MutatingAdmissionPolicy', 'FlowSchema', 'PriorityLevelConfiguration',
+  'ResourceClaim', 'ServiceCIDR', 'APIService',
+]);
+const tracksGeneration = (info: ResourceInfo) => generationKinds.has(info.kind);
 
 export class Strategy {
   private readonly deps: StrategyDeps;
@@ -38,9 +45,13 @@ export class Strategy {
 
   /** Default, reset server-owned fields and validate a new object. */
   prepareCreate(info: ResourceInfo, object: KubeObject): void {
-    applyDefaults({ group: info.group, version: info.version, kind: info.kind, object });
+    applyDefaults({ group: info.group, version: info.version, kind: info.kind, object, operation: 'create' });
+    if (tracksGeneration(info)) object.metadata.generation = 1;
+    else delete object.metadata.generation;
     if (info.subresources.status && info.kind !== 'Namespace') resetStatus(info, object);
     if (info.kind === 'Namespace') object.status = { phase: 'Active' };
+    // The selector is built from the uid, assigned by initializeObjectMeta just before.
+    if (info.group === 'batch' && info.kind === 'Job') generateJobSelector(object);
   }
 
   validateCreate(info: ResourceInfo, object: KubeObject): void {
@@ -48,10 +59,19 @@ export class Strategy {
     if (problems.length) throw invalid(info, object, problems);
   }
 
-  /** Server-set fields that need the uid (assigned by the store) or allocations. */
+  /** Allocations, taken only for a valid object just before it is written. */
   async beforeCreateWrite(info: ResourceInfo, object: KubeObject): Promise<void> {
-    if (info.group === 'batch' && info.kind === 'Job') generateJobSelector(object);
-    if (info.kind === 'Service' && info.group === '') this.deps.services.allocate(object);
+    if (info.kind === 'Service' && info.group === '') {
+      try {
+        this.deps.services.allocate(object);
+      } catch (error) {
+        // The allocators do not know the Service's name; upstream's message carries it.
+        if (error instanceof ApiError && error.reason === 'Invalid') {
+          throw errors.invalid({ kind: 'Service', group: '', name: object.metadata.name ?? '', causes: error.details?.causes ?? [] });
+        }
+        throw error;
+      }
+    }
   }
 
   /** Undo allocations when the write failed. */
@@ -77,7 +97,7 @@ export class Strategy {
     } else {
       if (info.subresources.status && 'status' in old) result.status = structuredClone(old.status);
       else if (info.subresources.status) delete result.status;
-      applyDefaults({ group: info.group, version: info.version, kind: info.kind, object: result });
+      applyDefaults({ group: info.group, version: info.version, kind: info.kind, object: result, operation: 'update' });
       if (info.kind === 'Service' && info.group === '') this.deps.services.carryOver(result, old);
     }
     const meta = result.metadata;
@@ -93,8 +113,12 @@ export class Strategy {
       delete meta.deletionGracePeriodSeconds;
     }
     if (oldMeta.generateName && !meta.generateName) meta.generateName = oldMeta.generateName;
-    meta.generation = oldMeta.generation ?? 1;
-    if (!options.status && specChanged(info, result, old)) meta.generation = (oldMeta.generation ?? 0) + 1;
+    if (tracksGeneration(info)) {
+      meta.generation = oldMeta.generation ?? 1;
+      if (!options.status && specChanged(result, old)) meta.generation = (oldMeta.generation ?? 0) + 1;
+    } else {
+      delete meta.generation;
+    }
     const problems = validateObject({ group: info.group, version: info.version, kind: info.kind, object: result, oldObject: old });
     if (problems.length) throw invalid(info, result, problems);
     return result;
@@ -102,12 +126,11 @@ export class Strategy {
 }
 
 /** Everything but metadata and status counts as spec (for kinds without a spec field too). */
-function specChanged(info: ResourceInfo, next: KubeObject, old: KubeObject): boolean {
+function specChanged(next: KubeObject, old: KubeObject): boolean {
   const pick = (o: KubeObject) => {
     const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
     return rest;
   };
-  if (generationFields[info.kind]) return false;
   return JSON.stringify(pick(next)) !== JSON.stringify(pick(old));
 }
 
@@ -142,6 +165,5 @@ function qosClass(pod: KubeObject): string {
 }
 
 function invalid(info: ResourceInfo, object: KubeObject, problems: FieldError[]) {
-  const causes: StatusCause[] = problems.map((p) => ({ reason: p.type, field: p.field, message: p.message }));
-  return errors.invalid({ kind: info.kind, group: info.group, name: object.metadata?.name ?? object.metadata?.generateName ?? '', causes });
+  return errors.invalid({ kind: info.kind, group: info.group, name: object.metadata?.name ?? object.metadata?.generateName ?? '', causes: statusCauses(problems) });
 }

@@ -24,6 +24,18 @@ export class FieldSet {
   readonly #members = new Map<string, PathElement>();
   readonly #children = new Map<string, ChildNode>();
 
+  /** A set with these members and children (empty children are left out). */
+  static compose(members: Iterable<PathElement>, children: Iterable<{ pe: PathElement; set: FieldSet }>): FieldSet {
+    const out = new FieldSet();
+    for (const pe of members) out.#members.set(pe.text, pe);
+    for (const child of children) {
+      if (child.set.isEmpty()) continue;
+      const existing = out.#children.get(child.pe.text);
+      out.#children.set(child.pe.text, { pe: child.pe, set: existing ? existing.set.union(child.set) : child.set });
+    }
+    return out;
+  }
+
   static fromPaths(paths: Iterable<Path>): FieldSet {
     const set = new FieldSet();
     for (const path of paths) set.insert(path);
@@ -53,7 +65,7 @@ export class FieldSet {
     if (path.length === 0) return false;
     let node: FieldSet | undefined = this;
     for (let i = 0; i < path.length - 1 && node; i++) node = node.#children.get(path[i].text)?.set;
-    return node?.#members.has(path[path.length - 1].text) ?? false;
+    return node ? node.#members.has(path[path.length - 1].text) : false;
   }
 
   hasMember(pe: PathElement): boolean {
@@ -62,7 +74,7 @@ export class FieldSet {
 
   /** The subset below `pe` (without the prefix); empty when there is none. */
   withPrefix(pe: PathElement): FieldSet {
-    return this.#children.get(pe.text)?.set ?? EMPTY;
+    return this.#children.get(pe.text)?.set ?? new FieldSet();
   }
 
   isEmpty(): boolean {
@@ -215,8 +227,6 @@ export class FieldSet {
     return { children, isMember: children === undefined ? true : isMember };
   }
 }
-
-const EMPTY = new FieldSet();
 
 /**
  * The fields an object sets, walking it with its schema (upstream's

@@ -24,14 +24,9 @@ export function requireVerb(resource: ResourceInfo, verb: string): void {
 /** NamespaceLifecycle admission: no new content in a missing or terminating namespace. */
 export async function admitNamespace(ctx: WriteScope, namespace: string | undefined): Promise<void> {
   if (!ctx.resource.namespaced || !namespace) return;
-  const nsInfo = ctx.parts.registry.lookup('', 'v1', 'namespaces')!;
-  let ns: KubeObject;
-  try {
-    ns = await ctx.parts.store.get(nsInfo, undefined, namespace);
-  } catch {
-    throw errors.notFound({ group: '', resource: 'namespaces' }, namespace);
-  }
-  if (ns.metadata.deletionTimestamp || (ns.status as { phase?: string } | undefined)?.phase === 'Terminating') {
+  const state = await ctx.parts.store.namespaceState(namespace);
+  if (!state) throw errors.notFound({ group: '', resource: 'namespaces' }, namespace);
+  if (state === 'Terminating') {
     throw errors.forbidden(groupResource(ctx.resource), '', `unable to create new content in namespace ${namespace} because it is being terminated`);
   }
 }

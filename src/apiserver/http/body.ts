@@ -18,14 +18,24 @@ export async function readBody(req: ServerRequest, limit = MAX_BODY_BYTES): Prom
     req.resume();
     throw errors.tooLarge();
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw errors.tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  // Event listeners rather than `for await`: async iteration costs tens of
+  // microseconds per request, a large share of a small create.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(errors.tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 /** The media type without parameters, lower-cased. */

@@ -7,7 +7,7 @@ import {
   CompactedError, ConflictError, FutureRevisionError, KeyExistsError, NotFoundError,
   type KeyValue, type Store, type Watch, type WatchEvent,
 } from '../../storage/interface.ts';
-import type { ResourceInfo } from '../../api/registry.ts';
+import { builtinKinds, type ResourceInfo } from '../../api/registry.ts';
 import { ApiError, errors } from '../errors.ts';
 
 export type KubeObject = {
@@ -68,6 +68,7 @@ export interface WatchRequest {
   fromRevision: number;
 }
 
+const namespacesResource = () => builtinKinds().lookup('', 'v1', 'namespaces')!;
 const nowIso = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const PAGE_FETCH = 500;
 
@@ -96,6 +97,28 @@ export class ResourceStore {
     const { resourceVersion: _omit, ...metadata } = object.metadata;
     return JSON.stringify({ ...object, metadata });
   }
+
+  /**
+   * Whether a namespace exists and is being deleted, for NamespaceLifecycle on
+   * every namespaced create: the decoded state is remembered per revision, so
+   * the hot path is one key lookup without parsing.
+   */
+  async namespaceState(name: string): Promise<'Active' | 'Terminating' | undefined> {
+    const kv = await this.store.get(this.key(namespacesResource(), undefined, name));
+    if (!kv) {
+      this.namespaceStates.delete(name);
+      return undefined;
+    }
+    const cached = this.namespaceStates.get(name);
+    if (cached?.revision === kv.modRevision) return cached.state;
+    const ns = this.decode(kv);
+    const terminating = Boolean(ns.metadata.deletionTimestamp) || (ns.status as { phase?: string } | undefined)?.phase === 'Terminating';
+    const state = terminating ? 'Terminating' : 'Active';
+    this.namespaceStates.set(name, { revision: kv.modRevision, state });
+    return state;
+  }
+
+  private readonly namespaceStates = new Map<string, { revision: number; state: 'Active' | 'Terminating' }>();
 
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.store.get(this.key(info, namespace, name));

@@ -46,7 +46,7 @@ export async function bootstrapCluster(options: BootstrapOptions): Promise<void>
 /** Create the object if missing; replace it when `stale` says so (the advertised address changed). */
 async function ensure(parts: ServerParts, group: string, version: string, plural: string, object: KubeObject, stale?: (current: KubeObject) => boolean): Promise<void> {
   const resource = lookup(parts.registry, group, version, plural);
-  const scope = { parts, resource, query: new URLSearchParams() };
+  const scope = { parts, resource, query: new URLSearchParams(), userAgent: 'skiff-apiserver' };
   let current: KubeObject | undefined;
   try {
     current = await parts.store.get(resource, object.metadata.namespace, object.metadata.name!);

@@ -165,7 +165,7 @@ class Router {
 
     const resource = this.o.parts.registry.lookup(info.group, info.version, info.resource!);
     if (!resource) throw errors.pageNotFound(path);
-    const ctx: RequestContext = { req, res, info, query: url.searchParams, resource, user, parts: this.o.parts };
+    const ctx: RequestContext = { req, res, info, query: url.searchParams, resource, user, userAgent: String(req.headers['user-agent'] ?? ''), parts: this.o.parts };
     if (info.verb === 'create' && isReviewKind(ctx)) return handleReview(ctx, this.o.authenticate);
     if (info.subresource === 'scale') return handleScale(ctx);
     if (info.subresource && info.subresource !== 'status') {

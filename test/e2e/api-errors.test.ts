@@ -76,13 +76,16 @@ describe('API edge: errors, auth, discovery, OpenAPI, metrics', () => {
     assert.deepEqual(await snapshot(), before);
   });
 
-  it('415 UnsupportedMediaType for a text/plain body and for server-side apply', async () => {
+  it('415 UnsupportedMediaType for a text/plain body and an unknown patch type; 422 for apply without fieldManager', async () => {
     const before = await snapshot();
     const plain = await api.request({ method: 'POST', path: CMS, body: 'name: text', contentType: 'text/plain' });
     expectStatus(plain, 415, 'UnsupportedMediaType',
       /^the body of the request was in an unknown format - accepted media types include: application\/json, application\/yaml, application\/vnd\.kubernetes\.protobuf/);
-    const apply = await api.request({ method: 'PATCH', path: `${CMS}/a?fieldManager=test`, body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: applied\n', contentType: 'application/apply-patch+yaml' });
-    expectStatus(apply, 415, 'UnsupportedMediaType', /server-side apply/);
+    const unknownPatch = await api.request({ method: 'PATCH', path: `${CMS}/a`, body: '{}', contentType: 'application/x-unknown-patch' });
+    expectStatus(unknownPatch, 415, 'UnsupportedMediaType', /unknown format/);
+    // Server-side apply without a fieldManager is refused before anything is written.
+    const apply = await api.request({ method: 'PATCH', path: `${CMS}/a`, body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: applied\n', contentType: 'application/apply-patch+yaml' });
+    expectStatus(apply, 422, 'Invalid', /fieldManager: Required value: is required for apply patch/);
     assert.deepEqual(await snapshot(), before);
     assert.deepEqual(ok(await api.get(`${CMS}/a`), 200).data, { k: 'v' });
   });

@@ -11,9 +11,12 @@
 //     it already has just shares ownership;
 //   - managers lose fields that disappear from the object, and entries that
 //     end up empty are dropped.
-// The caller (the PATCH handler) then defaults, validates and stores the
-// object as for any update; see the report in managed-fields.ts's header for
-// the request parameters.
+// The caller (the PATCH handler for application/apply-patch+yaml) checks the
+// parameters (fieldManagerOptionsError), decodes the body (YAML or JSON),
+// calls this with the stored object or undefined, then creates (201) or
+// updates (200) the result through the ordinary write pipeline, which
+// defaults, validates, honours dryRun and stores it — without recomputing
+// managedFields for this write (the apply already did).
 import type { SchemaFacts, SchemaNode } from '../../api/schema/facts.ts';
 import { ApiError } from '../errors.ts';
 import type { StatusCause } from '../errors.ts';
@@ -45,8 +48,12 @@ export interface ServerSideApplyOptions {
   manager: string;
   /** The force query parameter: take conflicting fields instead of failing. */
   force: boolean;
-  /** The kind's root schema node (kindSchema(gvk)). */
-  schema: SchemaNode;
+  /**
+   * The kind's root schema node (kindSchema(gvk)); undefined for kinds
+   * without one (custom resources): maps then merge granularly and lists
+   * are atomic.
+   */
+  schema: SchemaNode | undefined;
   /** The request's group/version ("apps/v1", "v1"); the applied config must use it. */
   apiVersion: string;
   /** RFC 3339 time for the applier's entry, e.g. "2025-01-02T03:04:05Z". */
@@ -138,7 +145,7 @@ export function serverSideApply(options: ServerSideApplyOptions): { object: obje
   return { object: next };
 }
 
-function checkApplied(applied: Record<string, unknown>, apiVersion: string, schema: SchemaNode, types: SchemaTypes): void {
+function checkApplied(applied: Record<string, unknown>, apiVersion: string, schema: SchemaNode | undefined, types: SchemaTypes): void {
   if (!isObject(applied)) throw new ApiError({ code: 400, reason: 'BadRequest', message: 'the applied configuration must be a JSON object' });
   const version = typeof applied.apiVersion === 'string' ? applied.apiVersion : '';
   if (version !== apiVersion) {
@@ -154,8 +161,9 @@ function checkApplied(applied: Record<string, unknown>, apiVersion: string, sche
   const problem = validateApplied(applied, schema, types);
   if (problem) {
     // Upstream reports these as a plain error: 500 with no reason.
-    const [group, version2] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-    const gvk = `${group}/${version2}, Kind=${String(applied.kind ?? '')}`;
+    // Go prints a GroupVersionKind as "apps/v1, Kind=Deployment" ("/v1, Kind=ConfigMap" for the core group).
+    const groupVersion = apiVersion.includes('/') ? apiVersion : `/${apiVersion}`;
+    const gvk = `${groupVersion}, Kind=${String(applied.kind ?? '')}`;
     const where = `${String(metadata.namespace ?? '')}/${String(metadata.name ?? '')}; ${gvk}`;
     throw new ApiError({ code: 500, reason: '', message: `failed to create typed patch object (${where}): ${problem}` });
   }
@@ -168,7 +176,7 @@ function checkApplied(applied: Record<string, unknown>, apiVersion: string, sche
  * remove only what the old set named (things merely below a removed parent
  * stay). Struct fields count as owned when something below them is.
  */
-function prune(options: { merged: Record<string, unknown>; managers: Managers; lastSet: FieldSet; schema: SchemaNode; types: SchemaTypes }): Record<string, unknown> {
+function prune(options: { merged: Record<string, unknown>; managers: Managers; lastSet: FieldSet; schema: SchemaNode | undefined; types: SchemaTypes }): Record<string, unknown> {
   const { merged, schema, types } = options;
   const named = (set: FieldSet) => ensureNamedFieldsAreMembers(set, schema, types);
   const fieldsOf = (value: unknown) => named(fieldSetFromObject(value ?? {}, schema, types));
@@ -215,7 +223,7 @@ function unallowedConflicts(options: {
   conflicts: Conflict[];
   manager: string;
   live: Record<string, unknown> | undefined;
-  schema: SchemaNode;
+  schema: SchemaNode | undefined;
   types: SchemaTypes;
   apiVersion: string;
 }): Conflict[] {
@@ -235,7 +243,7 @@ function describeManager(entry: ManagerEntry): string {
 }
 
 /** Upstream's 409 for apply conflicts: one cause per field, message grouped by manager. */
-export function conflictError(conflicts: readonly Conflict[]): ApiError {
+function conflictError(conflicts: readonly Conflict[]): ApiError {
   const causes: StatusCause[] = conflicts.map((c) => ({
     reason: 'FieldManagerConflict',
     message: `conflict with ${describeManager(c.entry)}`,

@@ -5,16 +5,13 @@
 // Also the manager name for requests without ?fieldManager, and the checks
 // upstream makes on the fieldManager/force parameters.
 //
-// How the API server wires this in (upstream's order):
-//   - POST/PUT/PATCH (json, merge, strategic): decode, patch, default, then
-//     updateManagedFields({ old, next, manager, ... }) before the strategy's
-//     prepare/validate; `manager` = ?fieldManager or
-//     defaultFieldManager(User-Agent). For /status pass subresource "status"
-//     (the request's managedFields are then ignored) and copy
-//     next.metadata.managedFields onto the prepared object (prepareUpdate
-//     takes metadata from the old object there).
-//   - After prepare, restoreManagedFieldsTimestamps({ old, next }) makes a
-//     write that changed nothing but timestamps a no-op.
+// How the API server wires this in: for POST, PUT and non-apply PATCH, on the
+// object the strategy prepared (defaults applied — upstream's writers own the
+// defaults they caused — and status reset), before the no-op check and the
+// write: updateManagedFields({ old, next: prepared, manager, ... }), with
+// manager = requestFieldManager({ fieldManager: ?fieldManager, userAgent }),
+// subresource "status" for /status, and ignoredFields [['status']] for the
+// main resource of a kind with a status subresource.
 import type { SchemaFacts, SchemaNode } from '../../api/schema/facts.ts';
 import { resolveSchema } from '../../api/schema/facts.ts';
 import { errors } from '../errors.ts';
@@ -41,8 +38,8 @@ export interface UpdateManagedFieldsOptions {
   next: object;
   manager: string;
   operation?: 'Update';
-  /** The kind's root schema node. */
-  schema: SchemaNode;
+  /** The kind's root schema node (undefined for kinds without one, see ServerSideApplyOptions). */
+  schema: SchemaNode | undefined;
   /** The request's group/version ("apps/v1"). */
   apiVersion: string;
   /** RFC 3339 time for the writer's entry. */
@@ -161,11 +158,19 @@ function zeroStruct(node: SchemaNode | undefined, facts: SchemaFacts, depth: num
   const byValue = new Set([...(resolved.required ?? []), ...(VALUE_STRUCT_FIELDS[name ?? ''] ?? []), 'metadata', 'spec', 'status']);
   for (const [field, child] of Object.entries(resolved.properties)) {
     if (!byValue.has(field)) continue;
-    const struct = zeroStruct(child, facts, depth + 1);
+    // Atomic structs (label selectors) are pointers upstream, and a leaf
+    // either way, so null is both right and harmless.
+    const atomic = resolveSchema(child, facts)?.['x-kubernetes-map-type'] === 'atomic';
+    const struct = atomic ? undefined : zeroStruct(child, facts, depth + 1);
     if (struct) out[field] = struct;
     else if ((resolved.required ?? []).includes(field)) out[field] = null;
   }
   return out;
+}
+
+/** A managedFields time: RFC 3339 in whole seconds, as upstream writes it. */
+export function managedFieldsTime(date: Date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 /**

@@ -21,6 +21,8 @@ export interface RequestContext {
   query: URLSearchParams;
   resource: ResourceInfo;
   user: UserInfo;
+  /** The User-Agent header: upstream derives the default field manager from it. */
+  userAgent: string;
   parts: ServerParts;
 }
 

@@ -12,29 +12,26 @@ import { applyStrategicMergePatch } from '../patch/strategic-merge-patch.ts';
 import type { KubeObject } from '../registry/resource-store.ts';
 import type { RequestContext } from './context.ts';
 import { checkKind } from './input.ts';
-import { fieldValidationMode, requireVerb, updateObject } from './write.ts';
+import { handleApply } from './apply.ts';
+import { checkWriteOptions, fieldValidationMode, requireVerb, updateObject } from './write.ts';
 
 const MAX_ATTEMPTS = 5;
 
-type PatchKind = 'json' | 'merge' | 'strategic';
+type PatchKind = 'json' | 'merge' | 'strategic' | 'apply';
 
 function patchKind(contentType: string): PatchKind {
   switch (contentType) {
     case 'application/json-patch+json': return 'json';
     case 'application/merge-patch+json': return 'merge';
     case 'application/strategic-merge-patch+json': return 'strategic';
-    case 'application/apply-patch+yaml':
-    case 'application/apply-patch+cbor':
-      throw Object.assign(errors.unsupportedMediaType(contentType), {
-        message: 'server-side apply (application/apply-patch+yaml) is not supported by this server yet; use client-side `kubectl apply` (without --server-side)',
-      });
+    case 'application/apply-patch+yaml': return 'apply';
     default:
       throw errors.unsupportedMediaType(contentType);
   }
 }
 
 /** Apply a decoded patch document of a given kind to an object (a fresh copy is returned). */
-export function applyPatch(ctx: RequestContext, kind: PatchKind, current: KubeObject, patch: unknown): KubeObject {
+export function applyPatch(ctx: RequestContext, kind: Exclude<PatchKind, 'apply'>, current: KubeObject, patch: unknown): KubeObject {
   const { resource } = ctx;
   if (kind === 'json') return applyJsonPatch(current, patch) as KubeObject;
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
@@ -52,6 +49,8 @@ export async function handlePatch(ctx: RequestContext): Promise<void> {
   requireVerb(resource, 'patch');
   const type = mediaType(ctx.req.headers['content-type']);
   const kind = patchKind(type);
+  if (kind === 'apply') return handleApply(ctx);
+  checkWriteOptions(ctx, 'PatchOptions');
   const patch = decodeStructured(await readBody(ctx.req), 'application/json');
   const mode = fieldValidationMode(ctx.query);
   for (let attempt = 1; ; attempt++) {

@@ -3,6 +3,9 @@
 // validation, optimistic concurrency, no-op updates that write nothing, dryRun.
 import { isDeepStrictEqual } from "node:util";
 import type { ResourceInfo } from '../../api/registry.ts';
+import { kindSchema } from '../../api/schema/facts.ts';
+import { fieldManagerOptionsError, managedFieldsTime, requestFieldManager, updateManagedFields } from '../apply/managed-fields.ts';
+import { restoreManagedFieldsTimestamps } from '../apply/managers.ts';
 import { errors } from '../errors.ts';
 import { addWarning, sendJson } from '../http/respond.ts';
 import { initializeObjectMeta, type KubeObject } from '../registry/resource-store.ts';
@@ -34,6 +37,7 @@ export async function admitNamespace(ctx: WriteScope, namespace: string | undefi
 export async function handleCreate(ctx: RequestContext): Promise<void> {
   const { resource, parts } = ctx;
   requireVerb(resource, 'create');
+  checkWriteOptions(ctx, 'CreateOptions');
   const object = await readObject(ctx, { apiVersion: resource.apiVersion, kind: resource.kind });
   checkIdentity(ctx, object, resource);
   if (resource.namespaced && !object.metadata.namespace) throw errors.badRequest('the server could not find the requested resource (namespace is required)');
@@ -42,10 +46,43 @@ export async function handleCreate(ctx: RequestContext): Promise<void> {
 }
 
 /** What the write pipeline needs of a request; the server's own writes (bootstrap) pass no response. */
-export type WriteScope = Pick<RequestContext, 'parts' | 'resource' | 'query'> & { res?: RequestContext['res'] };
+export type WriteScope = Pick<RequestContext, 'parts' | 'resource' | 'query' | 'userAgent'> & { res?: RequestContext['res'] };
+
+/** Options of one write through the pipeline. */
+export interface WriteOptions {
+  /** managedFields were already computed (server-side apply); do not record an Update. */
+  managedFieldsDone?: boolean;
+}
+
+/** Record the writer's fields in metadata.managedFields (operation Update), as upstream does on every write. */
+function trackManagedFields(ctx: WriteScope, options: { old: KubeObject | undefined; next: KubeObject; status: boolean }): void {
+  const { resource } = ctx;
+  updateManagedFields({
+    old: options.old,
+    next: options.next,
+    manager: requestFieldManager({ fieldManager: ctx.query.get('fieldManager'), userAgent: ctx.userAgent }),
+    schema: kindSchema(resource),
+    apiVersion: resource.apiVersion,
+    now: managedFieldsTime(),
+    ...(options.status ? { subresource: 'status' } : {}),
+    ignoredFields: ignoredFieldsFor(resource, options.status),
+  });
+}
+
+/** Fields a write through this endpoint cannot own: status on the main resource, the rest on /status. */
+export function ignoredFieldsFor(resource: ResourceInfo, status: boolean): string[][] | undefined {
+  if (status) return [['spec'], ['metadata']];
+  return resource.subresources.status ? [['status']] : undefined;
+}
+
+/** Upstream's checks of fieldManager/force on a write (422 on CreateOptions/UpdateOptions/PatchOptions). */
+export function checkWriteOptions(ctx: WriteScope, kind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions', apply = false): void {
+  const error = fieldManagerOptionsError({ kind, fieldManager: ctx.query.get('fieldManager'), apply, force: ctx.query.get('force') });
+  if (error) throw error;
+}
 
 /** The create pipeline, shared by POST and by callers inside the server (bootstrap). */
-export async function createObject(ctx: WriteScope, object: KubeObject): Promise<KubeObject> {
+export async function createObject(ctx: WriteScope, object: KubeObject, options: WriteOptions = {}): Promise<KubeObject> {
   const { resource, parts } = ctx;
   const meta = object.metadata;
   if (!meta.name && !meta.generateName) {
@@ -58,6 +95,7 @@ export async function createObject(ctx: WriteScope, object: KubeObject): Promise
   initializeObjectMeta(meta);
   parts.strategy.prepareCreate(resource, object);
   parts.strategy.validateCreate(resource, object);
+  if (!options.managedFieldsDone) trackManagedFields(ctx, { old: undefined, next: object, status: false });
   await parts.strategy.beforeCreateWrite(resource, object);
   const dryRun = isDryRun(ctx.query);
   try {
@@ -75,6 +113,7 @@ export async function handleUpdate(ctx: RequestContext): Promise<void> {
   const subresource = info.subresource;
   if (subresource && subresource !== 'status') throw errors.methodNotAllowed();
   requireVerb(resource, 'update');
+  checkWriteOptions(ctx, 'UpdateOptions');
   const object = await readObject(ctx, { apiVersion: resource.apiVersion, kind: resource.kind });
   checkIdentity(ctx, object, resource, info.name);
   for (const warning of ctx.parts.strategy.checkSchema(resource, object, fieldValidationMode(ctx.query))) addWarning(ctx.res, warning);
@@ -88,7 +127,7 @@ export async function handleUpdate(ctx: RequestContext): Promise<void> {
  * resourceVersion `next` carries (an empty one means "whatever is current",
  * which upstream allows for built-in kinds).
  */
-export async function updateObject(ctx: WriteScope, options: { next: KubeObject; old: KubeObject; status: boolean }): Promise<KubeObject> {
+export async function updateObject(ctx: WriteScope, options: WriteOptions & { next: KubeObject; old: KubeObject; status: boolean }): Promise<KubeObject> {
   const { resource, parts } = ctx;
   const { next, old } = options;
   const requested = next.metadata.resourceVersion;
@@ -97,6 +136,14 @@ export async function updateObject(ctx: WriteScope, options: { next: KubeObject;
   }
   const prepared = parts.strategy.prepareUpdate(resource, next, old, { status: options.status });
   prepared.metadata.resourceVersion = old.metadata.resourceVersion;
+  if (options.managedFieldsDone) {
+    // A status write takes metadata from the stored object; keep the apply's ownership.
+    prepared.metadata.managedFields = next.metadata.managedFields;
+  } else {
+    trackManagedFields(ctx, { old, next: prepared, status: options.status });
+  }
+  // Only managedFields timestamps changed: nothing to write (as upstream).
+  restoreManagedFieldsTimestamps({ old, next: prepared });
   if (isDeepStrictEqual(prepared, old)) return old;
   return parts.store.update(resource, prepared, Number(old.metadata.resourceVersion), { dryRun: isDryRun(ctx.query) });
 }

@@ -5,45 +5,8 @@
 // bytes must match what upstream writes so that entries round-trip and
 // compare equal across servers.
 
-export type JsonObject = Record<string, unknown>;
-
-/** A JSON object (not an array, not null). */
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Own member or undefined (never something inherited such as "constructor"). */
-export function member(target: JsonObject, key: string): unknown {
-  return Object.hasOwn(target, key) ? target[key] : undefined;
-}
-
-/**
- * Set an own member; "__proto__" (a legal JSON key JSON.parse keeps as an own
- * property) must be defined, since assigning it would swap the prototype.
- */
-export function setMember(target: JsonObject, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-  } else {
-    target[key] = value;
-  }
-}
-
-/** Structural equality of two JSON values (object key order ignored). */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((v, i) => jsonEqual(v, b[i]));
-  }
-  if (isObject(a)) {
-    if (!isObject(b)) return false;
-    const keys = Object.keys(a);
-    if (keys.length !== Object.keys(b).length) return false;
-    return keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
-  }
-  return false;
-}
+export { getMember as member, isObject, jsonEqual, setMember, type JsonObject } from '../../util/json.ts';
+import { isObject } from '../../util/json.ts';
 
 /**
  * JSON text of a value the way upstream's encoder (jsoniter in

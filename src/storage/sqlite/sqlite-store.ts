@@ -34,6 +34,7 @@ import {
   type WatchOptions,
 } from '../interface.ts';
 import { WatchStream } from '../watch-stream.ts';
+import { GroupCommit } from './group-commit.ts';
 import { META_COMPACTED, META_SWEPT, openDatabase } from './schema.ts';
 import { ListQueries, type LogRow } from './list-queries.ts';
 
@@ -80,6 +81,7 @@ class SqliteStore implements Store {
   #compaction: Promise<void> = Promise.resolve();
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #watches = new Set<WatchStream>();
+  readonly #commit: GroupCommit;
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -105,6 +107,13 @@ class SqliteStore implements Store {
     );
     const sequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'log'").get();
     this.#revision = (sequence?.seq as number | undefined) ?? 0;
+    this.#commit = new GroupCommit({
+      db,
+      // The committed revision is the log's sequence: reread it after a failed batch.
+      onRollback: () => {
+        this.#revision = (db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'log'").get()?.seq as number | undefined) ?? 0;
+      },
+    });
     const meta = new Map(
       db
         .prepare('SELECT key, value FROM meta')
@@ -145,36 +154,42 @@ class SqliteStore implements Store {
     return { items, revision, more: remaining > 0, remaining };
   }
 
+  // Writes go through group commit: checked and appended when their batch
+  // runs, acknowledged and published once the batch's transaction committed.
+
   async create(key: string, value: string): Promise<KeyValue> {
     this.#checkOpen();
-    const newest = this.#newestRow.get(key) as { id: number; deleted: number } | undefined;
-    if (newest && !newest.deleted) throw new KeyExistsError(`key ${key} already exists`, key);
-    const revision = this.#revision + 1;
-    // A re-create after a delete points at the tombstone, keeping (name, prev_revision) unique.
-    this.#append([revision, key, 1, 0, revision, newest?.id ?? 0, value, null]);
-    const kv = Object.freeze({ key, value, createRevision: revision, modRevision: revision });
-    this.#publish(Object.freeze({ type: 'create', kv, revision }));
-    return { ...kv };
+    return this.#commit.submit(() => {
+      const newest = this.#newestRow.get(key) as { id: number; deleted: number } | undefined;
+      if (newest && !newest.deleted) throw new KeyExistsError(`key ${key} already exists`, key);
+      const revision = this.#revision + 1;
+      // A re-create after a delete points at the tombstone, keeping (name, prev_revision) unique.
+      this.#append([revision, key, 1, 0, revision, newest?.id ?? 0, value, null]);
+      const kv = Object.freeze({ key, value, createRevision: revision, modRevision: revision });
+      return { result: { ...kv }, afterCommit: () => this.#publish(Object.freeze({ type: 'create', kv, revision })) };
+    });
   }
 
   async update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
     this.#checkOpen();
-    const prev = this.#live(key, expectedModRevision);
-    const revision = this.#revision + 1;
-    this.#append([revision, key, 0, 0, prev.createRevision, prev.modRevision, value, prev.value]);
-    const kv = Object.freeze({ key, value, createRevision: prev.createRevision, modRevision: revision });
-    this.#publish(Object.freeze({ type: 'update', kv, prevKv: prev, revision }));
-    return { ...kv };
+    return this.#commit.submit(() => {
+      const prev = this.#live(key, expectedModRevision);
+      const revision = this.#revision + 1;
+      this.#append([revision, key, 0, 0, prev.createRevision, prev.modRevision, value, prev.value]);
+      const kv = Object.freeze({ key, value, createRevision: prev.createRevision, modRevision: revision });
+      return { result: { ...kv }, afterCommit: () => this.#publish(Object.freeze({ type: 'update', kv, prevKv: prev, revision })) };
+    });
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     this.#checkOpen();
-    const prev = this.#live(key, expectedModRevision);
-    const revision = this.#revision + 1;
-    this.#append([revision, key, 0, 1, prev.createRevision, prev.modRevision, prev.value, prev.value]);
-    const kv = Object.freeze({ ...prev, modRevision: revision });
-    this.#publish(Object.freeze({ type: 'delete', kv, prevKv: prev, revision }));
-    return { ...kv };
+    return this.#commit.submit(() => {
+      const prev = this.#live(key, expectedModRevision);
+      const revision = this.#revision + 1;
+      this.#append([revision, key, 0, 1, prev.createRevision, prev.modRevision, prev.value, prev.value]);
+      const kv = Object.freeze({ ...prev, modRevision: revision });
+      return { result: { ...kv }, afterCommit: () => this.#publish(Object.freeze({ type: 'delete', kv, prevKv: prev, revision })) };
+    });
   }
 
   watch(options: WatchOptions): Watch {
@@ -221,6 +236,7 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#commit.flush(); // writes already submitted are finished, not dropped
     clearInterval(this.#timer);
     for (const watch of [...this.#watches]) watch.stop();
     await this.#compaction.catch(() => {}); // a sweep stops at its next batch once closed
@@ -246,7 +262,7 @@ class SqliteStore implements Store {
     return Object.freeze({ key, value: row.value, createRevision: row.create_revision, modRevision: row.id });
   }
 
-  /** Appends one log row (autocommit: one statement is one durable transaction). */
+  /** Appends one log row inside the current group-commit transaction. */
   #append(row: [number, string, number, number, number, number, string, string | null]): void {
     try {
       this.#insert.run(...row);

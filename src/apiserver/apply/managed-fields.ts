@@ -146,8 +146,18 @@ const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
  * `f:containers` without `".": {}`.)
  */
 export function zeroObject(schema: SchemaNode | undefined, facts?: SchemaFacts): Record<string, unknown> {
-  return zeroStruct(schema, schemaTypes(facts).facts, 0) ?? {};
+  // Built once per kind schema (every create needs it); callers get a copy to change freely.
+  const key = schema ?? NO_SCHEMA;
+  let zero = zeroObjects.get(key);
+  if (!zero) {
+    zero = zeroStruct(schema, schemaTypes(facts).facts, 0) ?? {};
+    zeroObjects.set(key, zero);
+  }
+  return structuredClone(zero);
 }
+
+const NO_SCHEMA: SchemaNode = {};
+const zeroObjects = new WeakMap<SchemaNode, Record<string, unknown>>();
 
 function zeroStruct(node: SchemaNode | undefined, facts: SchemaFacts, depth: number): Record<string, unknown> | undefined {
   const resolved = resolveSchema(node, facts);

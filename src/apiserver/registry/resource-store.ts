@@ -69,7 +69,17 @@ export interface WatchRequest {
 }
 
 const namespacesResource = () => builtinKinds().lookup('', 'v1', 'namespaces')!;
-const nowIso = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** RFC 3339 in whole seconds, as upstream's timestamps; formatted once per second. */
+let lastSecond = -1;
+let lastIso = '';
+const nowIso = () => {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastIso = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastIso;
+};
 const PAGE_FETCH = 500;
 
 export class ResourceStore {

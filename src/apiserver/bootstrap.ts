@@ -1,8 +1,9 @@
-// Objects every cluster has from its first start: the four system namespaces
-// and the `kubernetes` Service (first service IP, port 443) with Endpoints and
+// Objects every cluster has from its first start: the four system namespaces,
+// the system PriorityClasses and the `kubernetes` Service (first service IP, port 443) with Endpoints and
 // an EndpointSlice pointing at the advertised API address. Idempotent: runs at
 // every start and only creates or corrects what is missing or stale.
 import type { KindRegistry } from '../api/registry.ts';
+import { SYSTEM_PRIORITY_CLASSES } from './admission/priority.ts';
 import type { ServerParts } from './handlers/context.ts';
 import { createObject, updateObject } from './handlers/write.ts';
 import type { KubeObject } from './registry/resource-store.ts';
@@ -21,6 +22,11 @@ export async function bootstrapCluster(options: BootstrapOptions): Promise<void>
   const { parts } = options;
   for (const name of SYSTEM_NAMESPACES) {
     await ensure(parts, '', 'v1', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+  for (const pc of SYSTEM_PRIORITY_CLASSES) {
+    await ensure(parts, 'scheduling.k8s.io', 'v1', 'priorityclasses', {
+      apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: pc.name }, value: pc.value, description: pc.description, globalDefault: false,
+    });
   }
   const ports = [{ name: 'https', port: 443, protocol: 'TCP', targetPort: options.securePort }];
   await ensure(parts, '', 'v1', 'services', {

@@ -11,6 +11,7 @@ import { bootstrapCluster } from './bootstrap.ts';
 import { Discovery, wantsAggregated } from './discovery.ts';
 import { errors } from './errors.ts';
 import type { RequestContext, ServerParts } from './handlers/context.ts';
+import { handleBinding } from './handlers/binding.ts';
 import { handleDelete, handleDeleteCollection } from './handlers/delete.ts';
 import { handlePatch } from './handlers/patch.ts';
 import { handleGet, handleList, handleWatch } from './handlers/read.ts';
@@ -167,6 +168,8 @@ class Router {
     if (!resource) throw errors.pageNotFound(path);
     const ctx: RequestContext = { req, res, info, query: url.searchParams, resource, user, userAgent: String(req.headers['user-agent'] ?? ''), parts: this.o.parts };
     if (info.verb === 'create' && isReviewKind(ctx)) return handleReview(ctx, this.o.authenticate);
+    if (info.verb === 'create' && resource.kind === 'Pod' && info.subresource === 'binding') return handleBinding(ctx);
+    if (info.verb === 'create' && resource.kind === 'Binding') return handleBinding(ctx);
     if (info.subresource === 'scale') return handleScale(ctx);
     if (info.subresource && info.subresource !== 'status') {
       throw errors.pageNotFound(path);

@@ -4,7 +4,7 @@
 import { errors } from '../errors.ts';
 import { decodeObjectBody, readBody } from '../http/body.ts';
 import { sendJson } from '../http/respond.ts';
-import { nowTimestamp, type KubeObject } from '../registry/resource-store.ts';
+import { timestampAfter, type KubeObject } from '../registry/resource-store.ts';
 import { groupResource, isDryRun, type RequestContext } from './context.ts';
 import { listFilter } from './read.ts';
 import { requireVerb } from './write.ts';
@@ -52,11 +52,16 @@ async function deleteObject(ctx: RequestContext, current: KubeObject, options: D
   const dryRun = isDryRun(ctx.query);
   const isNamespace = resource.kind === 'Namespace' && resource.group === '';
   const hasFinalizers = (meta.finalizers?.length ?? 0) > 0 || (isNamespace && ((current.spec as { finalizers?: string[] })?.finalizers?.length ?? 0) > 0);
-  if (hasFinalizers) {
-    if (meta.deletionTimestamp || dryRun) return current;
+  const grace = gracePeriodFor(resource.kind === 'Pod' && resource.group === '' ? current : undefined, options);
+  if (hasFinalizers || grace > 0) {
+    // Marked, not removed: finalizers must be removed first, or the node's agent
+    // finishes a graceful pod termination (and deletes it with grace 0).
+    if (dryRun) return current;
+    // Already marked: only a shorter grace period changes anything.
+    if (meta.deletionTimestamp && (grace === 0 || grace >= (meta.deletionGracePeriodSeconds ?? 0))) return current;
     const marked: KubeObject = structuredClone(current);
-    marked.metadata.deletionTimestamp = nowTimestamp();
-    marked.metadata.deletionGracePeriodSeconds = 0;
+    marked.metadata.deletionTimestamp = timestampAfter(grace);
+    marked.metadata.deletionGracePeriodSeconds = grace;
     if (isNamespace) marked.status = { ...(marked.status as object), phase: 'Terminating' };
     return parts.store.update(resource, marked, Number(meta.resourceVersion));
   }
@@ -68,6 +73,20 @@ async function deleteObject(ctx: RequestContext, current: KubeObject, options: D
     kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
     details: { name: meta.name, group: resource.group || undefined, kind: resource.plural, uid: meta.uid },
   };
+}
+
+/**
+ * Seconds a pod gets to terminate: the request's gracePeriodSeconds, else the
+ * pod's terminationGracePeriodSeconds; 0 (immediate) for everything that is not
+ * a pod, for pods no node runs (unscheduled) and for finished pods, as upstream.
+ */
+function gracePeriodFor(pod: KubeObject | undefined, options: DeleteOptions): number {
+  if (!pod) return 0;
+  const spec = (pod.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
+  const phase = (pod.status as { phase?: string } | undefined)?.phase;
+  if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
+  const requested = options.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
+  return Math.max(0, requested);
 }
 
 export async function handleDeleteCollection(ctx: RequestContext): Promise<void> {

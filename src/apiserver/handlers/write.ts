@@ -6,6 +6,7 @@ import type { ResourceInfo } from '../../api/registry.ts';
 import { kindSchema } from '../../api/schema/facts.ts';
 import { fieldManagerOptionsError, managedFieldsTime, requestFieldManager, updateManagedFields } from '../apply/managed-fields.ts';
 import { restoreManagedFieldsTimestamps } from '../apply/managers.ts';
+import { admitPodPriority } from '../admission/priority.ts';
 import { errors } from '../errors.ts';
 import { addWarning, sendJson } from '../http/respond.ts';
 import { initializeObjectMeta, type KubeObject } from '../registry/resource-store.ts';
@@ -92,6 +93,7 @@ export async function createObject(ctx: WriteScope, object: KubeObject, options:
     if (ctx.res) addWarning(ctx.res, warning);
   }
   await admitNamespace(ctx, meta.namespace);
+  if (resource.kind === 'Pod' && resource.group === '') await admitPodPriority({ registry: parts.registry, store: parts.store, pod: object });
   initializeObjectMeta(meta);
   parts.strategy.prepareCreate(resource, object);
   parts.strategy.validateCreate(resource, object);

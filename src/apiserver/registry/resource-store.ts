@@ -163,7 +163,9 @@ export class ResourceStore {
     const key = this.key(info, meta.namespace, meta.name!);
     if (options.dryRun) return object;
     try {
-      if (meta.deletionTimestamp && !(meta.finalizers?.length)) {
+      // Deleted for real once marked, without finalizers, and out of grace time
+      // (a pod in graceful termination waits for its node's agent).
+      if (meta.deletionTimestamp && !(meta.finalizers?.length) && !meta.deletionGracePeriodSeconds) {
         const kv = await this.store.delete(key, expectedRevision);
         return { ...this.decode(kv), metadata: { ...object.metadata, resourceVersion: String(kv.modRevision) } };
       }
@@ -304,6 +306,12 @@ export function initializeObjectMeta(meta: ObjectMeta): void {
 }
 
 export const nowTimestamp = nowIso;
+
+/** RFC 3339 (whole seconds) `seconds` from now: a graceful deletion's deadline. */
+export function timestampAfter(seconds: number): string {
+  if (seconds <= 0) return nowIso();
+  return new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 
 export function isApiError(error: unknown): error is ApiError {
   return error instanceof ApiError;

@@ -58,7 +58,7 @@ async function deleteObject(ctx: RequestContext, current: KubeObject, options: D
     // finishes a graceful pod termination (and deletes it with grace 0).
     if (dryRun) return current;
     // Already marked: only a shorter grace period changes anything.
-    if (meta.deletionTimestamp && (grace === 0 || grace >= (meta.deletionGracePeriodSeconds ?? 0))) return current;
+    if (meta.deletionTimestamp && grace >= (meta.deletionGracePeriodSeconds ?? 0)) return current;
     const marked: KubeObject = structuredClone(current);
     marked.metadata.deletionTimestamp = timestampAfter(grace);
     marked.metadata.deletionGracePeriodSeconds = grace;

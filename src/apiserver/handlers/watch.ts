@@ -115,7 +115,13 @@ class EventWriter {
     }
     const ok = (res as { write(chunk: string): boolean }).write(JSON.stringify({ type: event.type, object }) + '\n');
     if (!ok) {
-      await Promise.race([once(res as NodeJS.EventEmitter, 'drain'), once(res as NodeJS.EventEmitter, 'close')]);
+      // Whichever of drain/close comes first; the other listener is removed (no pile-up per wait).
+      const done = new AbortController();
+      await Promise.race([
+        once(res as NodeJS.EventEmitter, 'drain', { signal: done.signal }),
+        once(res as NodeJS.EventEmitter, 'close', { signal: done.signal }),
+      ]).catch(() => undefined);
+      done.abort();
     }
     return !res.destroyed;
   }

@@ -117,10 +117,8 @@ class EventWriter {
     if (!ok) {
       // Whichever of drain/close comes first; the other listener is removed (no pile-up per wait).
       const done = new AbortController();
-      await Promise.race([
-        once(res as NodeJS.EventEmitter, 'drain', { signal: done.signal }),
-        once(res as NodeJS.EventEmitter, 'close', { signal: done.signal }),
-      ]).catch(() => undefined);
+      const settle = (event: string) => once(res as NodeJS.EventEmitter, event, { signal: done.signal }).catch(() => undefined);
+      await Promise.race([settle('drain'), settle('close')]);
       done.abort();
     }
     return !res.destroyed;

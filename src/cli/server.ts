@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { ensureClusterPki } from '../apiserver/auth/pki.ts';
 import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.ts';
 import { startApiServer } from '../apiserver/server.ts';
+import { parseSimulatedNodesFlag } from '../agent/simulated/index.ts';
+import { startComponents } from './components.ts';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
 import type { Store } from '../storage/interface.ts';
 
@@ -22,6 +24,7 @@ export interface ServerFlags {
   openapiDescriptions?: string;
   clusterCidr: string;
   serviceCidr: string;
+  simulatedNodes?: string;
 }
 
 export function defaultDataDir(): string {
@@ -48,6 +51,7 @@ export function serverCommand(): Command {
     .option('--disable-agent', 'do not run a node agent in this process')
     .option('--node-ip <ip>', 'this node\'s address')
     .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
+    .option('--simulated-nodes <spec>', 'register N hollow nodes that run pods without containers: N[:cpu,memory,pods]')
     .addOption(new Option('--cluster-cidr <cidr>', 'pod network range').default('10.42.0.0/16'))
     .addOption(new Option('--service-cidr <cidr>', 'service ClusterIP range').default('10.43.0.0/16'))
     .action(async (flags: ServerFlags) => {
@@ -66,6 +70,8 @@ function openStore(flags: ServerFlags, dataDir: string): Store {
 }
 
 export async function runServer(flags: ServerFlags): Promise<void> {
+  // Parse component flags before anything is created, so a typo fails fast.
+  const simulatedNodes = flags.simulatedNodes ? parseSimulatedNodesFlag(flags.simulatedNodes) : undefined;
   const dataDir = resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const nodeIp = flags.nodeIp ?? detectNodeIp();
@@ -86,6 +92,14 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     serviceCidr: flags.serviceCidr,
     openapiDescriptions: flags.openapiDescriptions,
   });
+  const loopback = flags.bindAddress && !['0.0.0.0', '::'].includes(flags.bindAddress) ? flags.bindAddress : '127.0.0.1';
+  const components = await startComponents({
+    server: `https://${loopback.includes(':') ? `[${loopback}]` : loopback}:${server.port}`,
+    caCert: pki.caCert,
+    token: pki.adminToken,
+    clusterCidr: flags.clusterCidr,
+    simulatedNodes,
+  });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfigPath, renderKubeconfig({
     server: `https://127.0.0.1:${server.port}`,
@@ -105,6 +119,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`skiff server: ${signal}, shutting down`);
+    await components.stop();
     await server.close();
     await store.close();
     process.exit(0);

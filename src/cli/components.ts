@@ -1,0 +1,50 @@
+// The components `skiff server` runs beside the API server. Each is an API
+// client like any other: it reaches the server over HTTPS on loopback with
+// the admin credentials, never through a side door into storage.
+import { createRestClient, type RestClient } from '../client/rest-client.ts';
+import { startSimulatedNodes, type SimulatedNodesSpec } from '../agent/simulated/index.ts';
+
+export interface ComponentsOptions {
+  /** https://127.0.0.1:PORT of the API server. */
+  server: string;
+  caCert: string;
+  token: string;
+  clusterCidr: string;
+  /** Hollow nodes to register (--simulated-nodes). */
+  simulatedNodes?: SimulatedNodesSpec;
+}
+
+export interface RunningComponents {
+  stop(): Promise<void>;
+}
+
+export async function startComponents(options: ComponentsOptions): Promise<RunningComponents> {
+  const clients: RestClient[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
+  const clientFor = (component: string) => {
+    const client = createRestClient({ server: options.server, caCert: options.caCert, token: options.token, userAgent: `${component}/v1.36.0-skiff` });
+    clients.push(client);
+    return client;
+  };
+  const stop = async () => {
+    // Newest first: components stop before the clients they use.
+    for (const s of stoppers.reverse()) await s().catch((error) => console.error(`stopping a component: ${(error as Error).message}`));
+    for (const c of clients) await c.close().catch(() => {});
+  };
+  try {
+    if (options.simulatedNodes) {
+      const sim = await startSimulatedNodes({
+        client: clientFor('skiff-simulated-nodes'),
+        count: options.simulatedNodes.count,
+        capacity: options.simulatedNodes.capacity,
+        clusterCidr: options.clusterCidr,
+        warn: (message) => console.error(`simulated nodes: ${message}`),
+      });
+      stoppers.push(() => sim.stop());
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
+}

@@ -1,0 +1,22 @@
+// Plugin names as kube-scheduler spells them (configuration files use these).
+export const names = {
+  PrioritySort: 'PrioritySort',
+  SchedulingGates: 'SchedulingGates',
+  NodeUnschedulable: 'NodeUnschedulable',
+  NodeName: 'NodeName',
+  TaintToleration: 'TaintToleration',
+  NodeAffinity: 'NodeAffinity',
+  NodePorts: 'NodePorts',
+  NodeResourcesFit: 'NodeResourcesFit',
+  NodeResourcesBalancedAllocation: 'NodeResourcesBalancedAllocation',
+  ImageLocality: 'ImageLocality',
+  VolumeRestrictions: 'VolumeRestrictions',
+  NodeVolumeLimits: 'NodeVolumeLimits',
+  VolumeBinding: 'VolumeBinding',
+  VolumeZone: 'VolumeZone',
+  PodTopologySpread: 'PodTopologySpread',
+  InterPodAffinity: 'InterPodAffinity',
+  DynamicResources: 'DynamicResources',
+  DefaultPreemption: 'DefaultPreemption',
+  DefaultBinder: 'DefaultBinder',
+} as const;

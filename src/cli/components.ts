@@ -3,6 +3,8 @@
 // the admin credentials, never through a side door into storage.
 import { createRestClient, type RestClient } from '../client/rest-client.ts';
 import { startSimulatedNodes, type SimulatedNodesSpec } from '../agent/simulated/index.ts';
+import type { SchedulerConfiguration } from '../scheduler/config.ts';
+import { startScheduler } from '../scheduler/scheduler.ts';
 
 export interface ComponentsOptions {
   /** https://127.0.0.1:PORT of the API server. */
@@ -12,6 +14,10 @@ export interface ComponentsOptions {
   clusterCidr: string;
   /** Hollow nodes to register (--simulated-nodes). */
   simulatedNodes?: SimulatedNodesSpec;
+  /** The scheduler's configuration (--scheduler-config); undefined = default profile. */
+  schedulerConfig?: SchedulerConfiguration;
+  /** Run the scheduler (on by default). */
+  scheduler?: boolean;
 }
 
 export interface RunningComponents {
@@ -32,6 +38,10 @@ export async function startComponents(options: ComponentsOptions): Promise<Runni
     for (const c of clients) await c.close().catch(() => {});
   };
   try {
+    if (options.scheduler !== false) {
+      const scheduler = await startScheduler({ client: clientFor('default-scheduler'), config: options.schedulerConfig });
+      stoppers.push(() => scheduler.stop());
+    }
     if (options.simulatedNodes) {
       const sim = await startSimulatedNodes({
         client: clientFor('skiff-simulated-nodes'),

@@ -1,7 +1,7 @@
 // `skiff server`: the control plane in one process (API server on the
 // embedded store). Prints one line when ready; stops cleanly on SIGINT/SIGTERM.
 import { Command, Option } from 'commander';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir, hostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureClusterPki } from '../apiserver/auth/pki.ts';
@@ -9,6 +9,7 @@ import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.
 import { startApiServer } from '../apiserver/server.ts';
 import { parseSimulatedNodesFlag } from '../agent/simulated/index.ts';
 import { startComponents } from './components.ts';
+import { parseSchedulerConfiguration } from '../scheduler/config.ts';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
 import type { Store } from '../storage/interface.ts';
 
@@ -25,6 +26,7 @@ export interface ServerFlags {
   clusterCidr: string;
   serviceCidr: string;
   simulatedNodes?: string;
+  schedulerConfig?: string;
 }
 
 export function defaultDataDir(): string {
@@ -51,6 +53,7 @@ export function serverCommand(): Command {
     .option('--disable-agent', 'do not run a node agent in this process')
     .option('--node-ip <ip>', 'this node\'s address')
     .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
+    .option('--scheduler-config <file>', 'KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML for the scheduler')
     .option('--simulated-nodes <spec>', 'register N hollow nodes that run pods without containers: N[:cpu,memory,pods]')
     .addOption(new Option('--cluster-cidr <cidr>', 'pod network range').default('10.42.0.0/16'))
     .addOption(new Option('--service-cidr <cidr>', 'service ClusterIP range').default('10.43.0.0/16'))
@@ -72,6 +75,7 @@ function openStore(flags: ServerFlags, dataDir: string): Store {
 export async function runServer(flags: ServerFlags): Promise<void> {
   // Parse component flags before anything is created, so a typo fails fast.
   const simulatedNodes = flags.simulatedNodes ? parseSimulatedNodesFlag(flags.simulatedNodes) : undefined;
+  const schedulerConfig = flags.schedulerConfig ? parseSchedulerConfiguration(readFileSync(flags.schedulerConfig, 'utf8')) : undefined;
   const dataDir = resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const nodeIp = flags.nodeIp ?? detectNodeIp();
@@ -99,6 +103,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     token: pki.adminToken,
     clusterCidr: flags.clusterCidr,
     simulatedNodes,
+    schedulerConfig,
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfigPath, renderKubeconfig({

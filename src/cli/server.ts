@@ -27,6 +27,7 @@ export interface ServerFlags {
   serviceCidr: string;
   simulatedNodes?: string;
   schedulerConfig?: string;
+  disableScheduler?: boolean;
 }
 
 export function defaultDataDir(): string {
@@ -53,6 +54,7 @@ export function serverCommand(): Command {
     .option('--disable-agent', 'do not run a node agent in this process')
     .option('--node-ip <ip>', 'this node\'s address')
     .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
+    .option('--disable-scheduler', 'do not run the scheduler in this process')
     .option('--scheduler-config <file>', 'KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML for the scheduler')
     .option('--simulated-nodes <spec>', 'register N hollow nodes that run pods without containers: N[:cpu,memory,pods]')
     .addOption(new Option('--cluster-cidr <cidr>', 'pod network range').default('10.42.0.0/16'))
@@ -104,6 +106,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     clusterCidr: flags.clusterCidr,
     simulatedNodes,
     schedulerConfig,
+    scheduler: !flags.disableScheduler,
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfigPath, renderKubeconfig({

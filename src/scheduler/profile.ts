@@ -14,7 +14,7 @@
 // left out and listed in `missing`; a plugin the user names must exist.
 import { DEFAULT_MULTI_POINT, EXTENSION_POINTS, defaultProfileConfig, type PluginRef, type PluginSet, type ProfileConfig, type SchedulerConfiguration } from './config.ts';
 import type { SpeedOptions } from './framework/equivalence.ts';
-import type { Binding, Nominator } from './framework/interface.ts';
+import type { Binding, DataProviders, Nominator } from './framework/interface.ts';
 import { Framework, type ExtensionPointName, type ExtensionPoints } from './framework/runtime.ts';
 import { inTreeRegistry, type Registry } from './registry.ts';
 
@@ -27,6 +27,8 @@ export interface BuildOptions {
   nominator?: Nominator;
   bindPod?: (binding: Binding) => Promise<void>;
   messageOrder?: 'count' | 'lexical';
+  /** PDBs, Services, ReplicaSets, … from the loop's informers (DefaultPreemption, PodTopologySpread defaults). */
+  data?: DataProviders;
 }
 
 /** Upstream mergePluginSet: defaults minus disabled, re-configured defaults updated in place, others appended. */
@@ -132,6 +134,7 @@ export function buildFramework(profile: ProfileConfig = defaultProfileConfig(), 
     nominator: options.nominator,
     bindPod: options.bindPod,
     messageOrder: options.messageOrder,
+    data: options.data,
   });
   return Object.assign(fw, { missingPlugins: missing });
 }

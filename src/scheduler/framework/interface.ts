@@ -7,7 +7,7 @@ import type { CycleState } from './cycle-state.ts';
 import type { NodeInfo } from './node-info.ts';
 import type { PodInfo } from './pod-info.ts';
 import type { PluginResult, Status } from './status.ts';
-import type { Pod } from './types.ts';
+import type { LabelSelected, MapSelected, Pod, PodDisruptionBudget } from './types.ts';
 
 /** The highest score a Score plugin may give after NormalizeScore. */
 export const MAX_NODE_SCORE = 100;
@@ -91,6 +91,12 @@ export interface PostFilterResult {
   nominatedNodeName?: string;
   /** Pods the scheduler loop should delete to make room (preemption); the framework never does I/O. */
   victims?: Pod[];
+  /**
+   * Pods of lower priority nominated to the same node: they may no longer fit
+   * there, so the loop should clear their status.nominatedNodeName (upstream
+   * does, to send them looking elsewhere sooner).
+   */
+  lowerPriorityNominatedPods?: Pod[];
 }
 
 export interface PostFilterPlugin extends Plugin {
@@ -176,9 +182,30 @@ export interface WaitingPod {
   reject(plugin: string, message: string): void;
 }
 
+/**
+ * Cluster objects besides nodes and pods that some plugins read. The
+ * scheduler loop supplies them from its informers' caches; they are called
+ * during a cycle, so each must be a cheap synchronous read. Every one is
+ * optional: a missing provider reads as "there are none".
+ */
+export interface DataProviders {
+  /** All PodDisruptionBudgets (DefaultPreemption prefers victims whose eviction breaks none). */
+  pdbs?: () => readonly PodDisruptionBudget[];
+  /** Services in a namespace (PodTopologySpread's default constraints count pods the way the pod's Services select them). */
+  services?: (namespace: string) => readonly MapSelected[];
+  /** The controller a pod's controller ownerReference names, by kind (default spread selector). */
+  replicationController?: (namespace: string, name: string) => MapSelected | undefined;
+  replicaSet?: (namespace: string, name: string) => LabelSelected | undefined;
+  statefulSet?: (namespace: string, name: string) => LabelSelected | undefined;
+}
+
 /** What plugins may ask of the framework that runs them (upstream framework.Handle). */
 export interface Handle {
   readonly profileName: string;
+  /** Objects besides nodes and pods (PDBs, Services, controllers); absent in bare test handles. */
+  readonly data?: DataProviders;
+  /** How counted reasons are ordered in messages a plugin builds itself (preemption's "0/N nodes…"). */
+  readonly messageOrder?: 'count' | 'lexical';
   /** The snapshot of the cycle in progress. */
   snapshot(): Snapshot;
   readonly nominator: Nominator | undefined;

@@ -7,7 +7,7 @@ import { CycleState } from './cycle-state.ts';
 import { Diagnosis } from './explain.ts';
 import { EquivalenceCache, defaultSpeedOptions, type SpeedOptions } from './equivalence.ts';
 import type {
-  Binding, BindPlugin, FilterPlugin, Handle, Nominator, PermitPlugin, Plugin, PluginFactory, PostBindPlugin,
+  Binding, BindPlugin, DataProviders, FilterPlugin, Handle, Nominator, PermitPlugin, Plugin, PluginFactory, PostBindPlugin,
   PostFilterPlugin, PostFilterResult, PreBindPlugin, PreEnqueuePlugin, PreFilterPlugin, PreScorePlugin, QueuedPodInfo,
   QueueSortPlugin, Reads, ReservePlugin, ScorePlugin, Snapshot,
 } from './interface.ts';
@@ -68,6 +68,8 @@ export interface FrameworkOptions {
   bindPod?: (binding: Binding) => Promise<void>;
   /** Order of the counted reasons in failure messages (see FitErrorMessageOptions). */
   messageOrder?: 'count' | 'lexical';
+  /** PDBs, Services, controllers for the plugins that read them (see DataProviders). */
+  data?: DataProviders;
 }
 
 export interface ScoreEntry {
@@ -91,6 +93,7 @@ export class Framework implements Handle {
   readonly random: () => number;
   readonly nominator: Nominator | undefined;
   readonly bindPod: ((binding: Binding) => Promise<void>) | undefined;
+  readonly data: DataProviders;
   readonly percentageOfNodesToScore: number | undefined;
   readonly messageOrder: 'count' | 'lexical';
   /** The resolved plugin lists (for logs and tests). */
@@ -123,6 +126,7 @@ export class Framework implements Handle {
     this.random = options.random ?? Math.random;
     this.nominator = options.nominator;
     this.bindPod = options.bindPod;
+    this.data = options.data ?? {};
     this.percentageOfNodesToScore = options.percentageOfNodesToScore;
     // Upstream sorts the formatted "<n> <reason>" strings as text.
     this.messageOrder = options.messageOrder ?? 'lexical';

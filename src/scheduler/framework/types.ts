@@ -142,3 +142,27 @@ export interface Node extends KubeObject {
 
 /** Upstream's label/field for "every node in a topology domain has its own name". */
 export const NODE_NAME_FIELD = 'metadata.name';
+
+// ---- objects besides pods and nodes that plugins read (through DataProviders) ----
+
+/** policy/v1 PodDisruptionBudget, the parts preemption reads. */
+export interface PodDisruptionBudget extends KubeObject {
+  spec?: { selector?: LabelSelectorObject | null; [field: string]: unknown };
+  status?: {
+    /** How many more pods the budget lets go right now. */
+    disruptionsAllowed?: number;
+    /** Pods already being evicted under this budget (name → time); they are not counted again. */
+    disruptedPods?: Record<string, string> | null;
+    [field: string]: unknown;
+  };
+}
+
+/** core/v1 Service (and ReplicationController): a map selector; null or absent selects nothing. */
+export interface MapSelected extends KubeObject {
+  spec?: { selector?: Record<string, string> | null; [field: string]: unknown };
+}
+
+/** apps/v1 ReplicaSet or StatefulSet: a LabelSelector. */
+export interface LabelSelected extends KubeObject {
+  spec?: { selector?: LabelSelectorObject | null; [field: string]: unknown };
+}

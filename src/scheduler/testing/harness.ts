@@ -6,7 +6,8 @@ import { SchedulerCache } from '../cache/cache.ts';
 import { parseSchedulerConfiguration, type ProfileConfig } from '../config.ts';
 import type { SpeedOptions } from '../framework/equivalence.ts';
 import type { Diagnosis } from '../framework/explain.ts';
-import type { Nominator } from '../framework/interface.ts';
+import type { DataProviders, Nominator } from '../framework/interface.ts';
+import type { OwnerReference } from '../../client/interface.ts';
 import type { Framework } from '../framework/runtime.ts';
 import type { ScheduleResult } from '../framework/cycle.ts';
 import type { Status } from '../framework/status.ts';
@@ -83,6 +84,12 @@ export interface PodSpecLite extends ContainerSpec {
   schedulingGates?: string[];
   /** Creation order for queue tests. */
   creationTimestamp?: string;
+  /** "Never" keeps the pod from preempting others. */
+  preemptionPolicy?: string;
+  /** status.startTime (preemption prefers victims that started later). */
+  startTime?: string;
+  ownerReferences?: OwnerReference[];
+  deletionTimestamp?: string;
 }
 
 function container(c: ContainerSpec, i: number) {
@@ -107,6 +114,8 @@ export function makePod(spec: PodSpecLite): Pod {
     metadata: {
       name: spec.name, namespace, uid: spec.uid ?? `uid-${namespace}-${spec.name}`, labels: spec.labels,
       creationTimestamp: spec.creationTimestamp,
+      ...(spec.ownerReferences ? { ownerReferences: spec.ownerReferences } : {}),
+      ...(spec.deletionTimestamp ? { deletionTimestamp: spec.deletionTimestamp } : {}),
     },
     spec: {
       schedulerName: 'default-scheduler',
@@ -118,10 +127,15 @@ export function makePod(spec: PodSpecLite): Pod {
       ...(spec.tolerations ? { tolerations: spec.tolerations } : {}),
       ...(spec.topologySpreadConstraints ? { topologySpreadConstraints: spec.topologySpreadConstraints } : {}),
       ...(spec.priority !== undefined ? { priority: spec.priority } : {}),
+      ...(spec.preemptionPolicy ? { preemptionPolicy: spec.preemptionPolicy } : {}),
       ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
       ...(spec.schedulingGates ? { schedulingGates: spec.schedulingGates.map((name) => ({ name })) } : {}),
     },
-    status: { phase: 'Pending', ...(spec.nominatedNodeName ? { nominatedNodeName: spec.nominatedNodeName } : {}) },
+    status: {
+      phase: 'Pending',
+      ...(spec.nominatedNodeName ? { nominatedNodeName: spec.nominatedNodeName } : {}),
+      ...(spec.startTime ? { startTime: spec.startTime } : {}),
+    },
   };
 }
 
@@ -135,6 +149,8 @@ export interface HarnessOptions {
   speed?: Partial<SpeedOptions>;
   percentageOfNodesToScore?: number;
   nominator?: Nominator;
+  /** PDBs, Services, ReplicaSets… for DefaultPreemption and PodTopologySpread's default constraints. */
+  data?: DataProviders;
   seed?: number;
 }
 
@@ -160,6 +176,7 @@ export class Harness {
     }
     this.fw = buildFramework(profile, {
       registry: options.registry, speed: options.speed, random, nominator: options.nominator, percentageOfNodesToScore: percentage,
+      data: options.data,
     });
     for (const n of options.nodes ?? []) this.cache.addNode(asNode(n));
     for (const p of options.pods ?? []) this.cache.addPod(asPod(p));

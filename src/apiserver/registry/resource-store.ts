@@ -7,33 +7,11 @@ import {
   CompactedError, ConflictError, FutureRevisionError, KeyExistsError, NotFoundError,
   type KeyValue, type Store, type Watch, type WatchEvent,
 } from '../../storage/interface.ts';
+import type { KubeObject, ObjectMeta } from '../../api/object.ts';
 import { builtinKinds, type ResourceInfo } from '../../api/registry.ts';
 import { ApiError, errors } from '../errors.ts';
 
-export type KubeObject = {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  [field: string]: unknown;
-};
-
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: unknown[];
-  managedFields?: unknown[];
-  [field: string]: unknown;
-}
+export type { KubeObject, ObjectMeta } from '../../api/object.ts';
 
 /** A predicate applied to objects in lists and watches (label and field selectors). */
 export type ObjectFilter = (object: KubeObject) => boolean;

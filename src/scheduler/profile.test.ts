@@ -13,14 +13,19 @@ describe('profiles', () => {
     const p = fw.extensionPoints;
     assert.deepEqual(p.queueSort, ['PrioritySort']);
     assert.deepEqual(p.preEnqueue, ['SchedulingGates']);
-    assert.deepEqual(p.filter, ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit']);
-    assert.deepEqual(p.preFilter, ['NodeAffinity', 'NodePorts', 'NodeResourcesFit']);
+    assert.deepEqual(p.filter, [
+      'NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity',
+    ]);
+    assert.deepEqual(p.preFilter, ['NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity']);
+    assert.deepEqual(p.postFilter, ['DefaultPreemption']);
+    assert.deepEqual(p.preScore, ['TaintToleration', 'NodeAffinity', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity', 'NodeResourcesBalancedAllocation']);
     assert.deepEqual(p.score, [
       { name: 'TaintToleration', weight: 3 }, { name: 'NodeAffinity', weight: 2 }, { name: 'NodeResourcesFit', weight: 1 },
+      { name: 'PodTopologySpread', weight: 2 }, { name: 'InterPodAffinity', weight: 2 },
       { name: 'NodeResourcesBalancedAllocation', weight: 1 }, { name: 'ImageLocality', weight: 1 },
     ]);
     assert.deepEqual(p.bind, ['DefaultBinder']);
-    assert.deepEqual(fw.missingPlugins, ['VolumeRestrictions', 'NodeVolumeLimits', 'VolumeBinding', 'VolumeZone', 'PodTopologySpread', 'InterPodAffinity', 'DynamicResources', 'DefaultPreemption']);
+    assert.deepEqual(fw.missingPlugins, ['VolumeRestrictions', 'NodeVolumeLimits', 'VolumeBinding', 'VolumeZone', 'DynamicResources']);
   });
 
   it('merges plugin sets as upstream does', () => {
@@ -42,7 +47,8 @@ describe('profiles', () => {
       - {name: NodeResourcesFit}
 `));
     assert.deepEqual(fw.extensionPoints.score, [
-      { name: 'ImageLocality', weight: 9 }, { name: 'NodeAffinity', weight: 2 }, { name: 'NodeResourcesFit', weight: 1 }, { name: 'NodeResourcesBalancedAllocation', weight: 1 },
+      { name: 'ImageLocality', weight: 9 }, { name: 'NodeAffinity', weight: 2 }, { name: 'NodeResourcesFit', weight: 1 },
+      { name: 'PodTopologySpread', weight: 2 }, { name: 'InterPodAffinity', weight: 2 }, { name: 'NodeResourcesBalancedAllocation', weight: 1 },
     ]);
     assert.deepEqual(fw.extensionPoints.filter, ['NodeResourcesFit']);
   });

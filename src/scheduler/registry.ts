@@ -14,6 +14,9 @@ import { newImageLocality } from './plugins/imagelocality/image-locality.ts';
 import { newPrioritySort } from './plugins/queuesort/priority-sort.ts';
 import { newDefaultBinder } from './plugins/defaultbinder/default-binder.ts';
 import { newSchedulingGates } from './plugins/schedulinggates/scheduling-gates.ts';
+import { newPodTopologySpread } from './plugins/podtopologyspread/pod-topology-spread.ts';
+import { newInterPodAffinity } from './plugins/interpodaffinity/inter-pod-affinity.ts';
+import { newDefaultPreemption } from './plugins/defaultpreemption/default-preemption.ts';
 
 export type Registry = Readonly<Record<string, PluginFactory>>;
 
@@ -30,6 +33,9 @@ export function inTreeRegistry(): Registry {
     [names.NodeResourcesFit]: newNodeResourcesFit,
     [names.NodeResourcesBalancedAllocation]: newBalancedAllocation,
     [names.ImageLocality]: newImageLocality,
+    [names.PodTopologySpread]: newPodTopologySpread,
+    [names.InterPodAffinity]: newInterPodAffinity,
+    [names.DefaultPreemption]: newDefaultPreemption,
     [names.DefaultBinder]: newDefaultBinder,
   };
 }

@@ -17,6 +17,7 @@ import type { Framework } from './framework/runtime.ts';
 import type { Node, Pod } from './framework/types.ts';
 import { buildFrameworks } from './profile.ts';
 import { Nominations } from './nominations.ts';
+import { ClusterData } from './cluster-data.ts';
 import { SchedulingQueue, type QueuedPodInfo } from './queue/scheduling-queue.ts';
 import { podChangeMattersForScheduling, nodeChangeMattersForScheduling } from './events.ts';
 
@@ -76,10 +77,13 @@ class Scheduler implements RunningScheduler {
     this.client = options.client;
     this.log = options.log ?? ((message) => console.error(`scheduler: ${message}`));
     this.maxBindingsInFlight = options.maxBindingsInFlight ?? 64;
+    const data = new ClusterData(this.client);
+    this.informers.push(...data.informers);
     this.frameworks = buildFrameworks(options.config ?? defaultSchedulerConfiguration(), {
       speed: options.speed,
       nominator: this.nominations,
       bindPod: (binding) => this.bind(binding),
+      data: data.providers,
     });
     const first = [...this.frameworks.values()][0];
     // Upstream requires one QueueSort for all profiles; the first profile's decides.
@@ -210,8 +214,11 @@ class Scheduler implements RunningScheduler {
     const result = fw.schedule(podInfo, this.cache);
     if (result.node === undefined) {
       this.counters.unschedulable++;
-      this.recordFailure(current, result.message, result.postFilterResult?.nominatedNodeName);
-      for (const victim of result.postFilterResult?.victims ?? []) void this.evict(victim, current);
+      const preemption = result.postFilterResult;
+      this.recordFailure(current, result.message, preemption?.nominatedNodeName);
+      for (const victim of preemption?.victims ?? []) void this.evict(victim, current);
+      // Pods nominated to that node with lower priority lose their nomination (upstream does the same).
+      for (const pod of preemption?.lowerPriorityNominatedPods ?? []) this.clearNomination(pod);
       this.queue.requeue(info, result.status.code === 'Error' ? 'error' : 'unschedulable');
       return;
     }
@@ -248,28 +255,51 @@ class Scheduler implements RunningScheduler {
     await this.client.create({ ...resources.pods, namespace: binding.metadata.namespace, name: binding.metadata.name, subresource: 'binding' }, binding);
   }
 
-  /** FailedScheduling event, and PodScheduled=False (plus a nomination) on the pod when they changed. */
+  /**
+   * FailedScheduling event, and PodScheduled=False (plus a nomination, or ''
+   * to clear a stale one) on the pod when they changed.
+   */
   private recordFailure(pod: Pod & KubeObject, message: string, nominatedNodeName: string | undefined): void {
     this.recorder.record({ object: pod, ...FAILED_SCHEDULING_EVENT, message });
     const status = (pod.status ?? {}) as { conditions?: { type: string; status: string; message?: string }[]; nominatedNodeName?: string };
     const existing = status.conditions?.find((c) => c.type === 'PodScheduled');
-    const nominationChanged = nominatedNodeName !== undefined && status.nominatedNodeName !== nominatedNodeName;
+    const nominationChanged = nominatedNodeName !== undefined && (status.nominatedNodeName ?? '') !== nominatedNodeName;
     if (existing?.status === 'False' && existing.message === message && !nominationChanged) return;
     const condition = podScheduledFalseCondition({ message, now: new Date() });
-    const patch = { status: { conditions: [condition], ...(nominationChanged ? { nominatedNodeName } : {}) } };
+    const nomination = nominationChanged ? { nominatedNodeName: nominatedNodeName || null } : {};
+    this.patchStatus(pod, { conditions: [condition], ...nomination });
+  }
+
+  private clearNomination(pod: Pod): void {
+    if (pod.status?.nominatedNodeName) this.patchStatus(pod as Pod & KubeObject, { nominatedNodeName: null });
+  }
+
+  /** Strategic merge of the pod's status (conditions merge by type). */
+  private patchStatus(pod: Pod & KubeObject, status: Record<string, unknown>): void {
     this.client
-      .patch({ ...resources.pods, namespace: pod.metadata.namespace, name: pod.metadata.name, subresource: 'status' }, 'strategic', patch)
+      .patch({ ...resources.pods, namespace: pod.metadata.namespace, name: pod.metadata.name, subresource: 'status' }, 'strategic', { status })
       .catch((error) => this.log(`updating the status of ${podKey(pod)}: ${(error as Error).message}`));
   }
 
-  /** Preemption: delete a victim gracefully, naming the preemptor in an event. */
+  /**
+   * Preemption: mark the victim with the DisruptionTarget condition (so the
+   * preemptor waits for it instead of preempting again), then delete it
+   * gracefully; a victim already terminating is left to finish.
+   */
   private async evict(victim: Pod, preemptor: Pod & KubeObject): Promise<void> {
-    const victimObject = victim as Pod & KubeObject;
+    const target = victim as Pod & KubeObject;
+    if (target.metadata.deletionTimestamp) return;
+    const ref = { ...resources.pods, namespace: target.metadata.namespace, name: target.metadata.name };
     try {
-      this.recorder.record({ object: victimObject, type: 'Normal', reason: 'Preempted', message: `Preempted by pod ${preemptor.metadata.uid} on node ${victim.spec?.nodeName}` });
-      await this.client.delete({ ...resources.pods, namespace: victimObject.metadata.namespace, name: victimObject.metadata.name }, { preconditions: { uid: victimObject.metadata.uid } });
+      const condition = {
+        type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler',
+        message: `default-scheduler: preempting to accommodate a higher priority pod`, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      };
+      await this.client.patch({ ...ref, subresource: 'status' }, 'strategic', { status: { conditions: [condition] } });
+      this.recorder.record({ object: target, type: 'Normal', reason: 'Preempted', message: `Preempted by pod ${preemptor.metadata.uid} on node ${victim.spec?.nodeName}` });
+      await this.client.delete(ref, { preconditions: { uid: target.metadata.uid } });
     } catch (error) {
-      this.log(`preempting ${podKey(victimObject)}: ${(error as Error).message}`);
+      this.log(`preempting ${podKey(target)}: ${(error as Error).message}`);
     }
   }
 }

@@ -70,6 +70,38 @@ describe('scheduling with simulated nodes', () => {
     server.k(['taint', 'node', 'sim-1', 'dedicated-']);
   });
 
+  it('spreads anti-affine replicas and follows topology spread across zones', async () => {
+    for (const [i, node] of ['sim-0', 'sim-1', 'sim-2'].entries()) server.k(['label', 'node', node, `topology.kubernetes.io/zone=zone-${i % 2}`, '--overwrite']);
+    const antiAffinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'solo' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+    for (const name of ['solo-1', 'solo-2', 'solo-3', 'solo-4']) server.k(['apply', '-f', '-'], { input: podYaml(name, { labels: { app: 'solo' }, affinity: antiAffinity }) });
+    const placed = await Promise.all(['solo-1', 'solo-2', 'solo-3'].map(scheduled));
+    assert.equal(new Set(placed).size, 3, `one per node: ${placed}`);
+    await eventually(() => /node\(s\) didn't match pod anti-affinity rules/.test(server.k(['describe', 'pod', 'solo-4'])), { timeoutMs: 15_000 });
+
+    const spread = [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'spread' } } }];
+    const names = ['s1', 's2', 's3', 's4'];
+    for (const name of names) {
+      server.k(['apply', '-f', '-'], { input: podYaml(name, { labels: { app: 'spread' }, topologySpreadConstraints: spread }) });
+      await scheduled(name);
+    }
+    const zones = names.map((n) => (nodeOf(n) === 'sim-1' ? 'zone-1' : 'zone-0'));
+    assert.equal(zones.filter((z) => z === 'zone-0').length, 2, `two per zone: ${zones}`);
+  });
+
+  it('preempts lower-priority pods for a higher-priority one', async () => {
+    server.k(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'urgent' }, value: 1000 }) });
+    // Fill what is left on every node with low-priority pods.
+    server.k(['delete', 'pods', '--all', '--grace-period=0', '--force', '--wait=true']);
+    for (const name of ['low-0', 'low-1', 'low-2']) server.k(['apply', '-f', '-'], { input: podYaml(name, { cpu: '1800m' }) });
+    await Promise.all(['low-0', 'low-1', 'low-2'].map(scheduled));
+    server.k(['apply', '-f', '-'], { input: podYaml('vip', { cpu: '1500m', priorityClassName: 'urgent' }) });
+    const node = await scheduled('vip');
+    const remaining = server.k(['get', 'pods', '-o', 'name']).trim().split('\n');
+    assert.equal(remaining.filter((n) => n.startsWith('pod/low-')).length, 2, `one victim: ${remaining}`);
+    assert.match(server.k(['get', 'events', '--field-selector', 'reason=Preempted', '-o', 'name']), /event/);
+    assert.ok(node.startsWith('sim-'));
+  });
+
   it('leaves pods of other schedulers alone', async () => {
     server.k(['apply', '-f', '-'], { input: podYaml('foreign', { schedulerName: 'someone-else' }) });
     await new Promise((r) => setTimeout(r, 1500));

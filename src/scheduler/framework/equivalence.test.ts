@@ -49,7 +49,7 @@ describe('equivalence classes', () => {
     h.cache.updateNode(makeNode({ name: 'n2', cpu: '4', memory: '8Gi', taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }] }));
     const r = h.schedule({ name: 'p2', cpu: '3' });
     if (r.node !== undefined) return assert.fail(`scheduled on ${r.node}`);
-    assert.equal(r.message, '0/3 nodes are available: 1 node(s) had untolerated taint(s), 2 Insufficient cpu.');
+    assert.equal(r.message, '0/3 nodes are available: 1 node(s) had untolerated taint(s), 2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.');
   });
 
   it('keeps cached verdicts when a node update changes nothing plugins read', () => {

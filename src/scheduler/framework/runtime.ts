@@ -335,7 +335,8 @@ export class Framework implements Handle {
       if (s.isSuccess()) return { result: out.result, status: s.withPlugin(p.name) };
       if (s.code === 'UnschedulableAndUnresolvable') return { result: out.result, status: s.withPlugin(p.name) };
       if (!s.isRejected()) return { status: errorFrom(s, p.name, 'PostFilter') };
-      if (out.result?.nominatedNodeName) result = out.result;
+      // '' is a result too: it clears a stale nomination.
+      if (out.result?.nominatedNodeName !== undefined) result = out.result;
       reasons.push(...s.reasons);
       rejector ||= p.name;
     }

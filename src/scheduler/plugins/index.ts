@@ -11,6 +11,13 @@ export { ImageLocality, newImageLocality } from './imagelocality/image-locality.
 export { PrioritySort, newPrioritySort } from './queuesort/priority-sort.ts';
 export { DefaultBinder, newDefaultBinder, bindingFor } from './defaultbinder/default-binder.ts';
 export { SchedulingGates, newSchedulingGates } from './schedulinggates/scheduling-gates.ts';
+export { PodTopologySpread, newPodTopologySpread, type PodTopologySpreadArgs } from './podtopologyspread/pod-topology-spread.ts';
+export { ERR_REASON_CONSTRAINTS_NOT_MATCH, ERR_REASON_NODE_LABEL_NOT_MATCH, SYSTEM_DEFAULT_CONSTRAINTS, defaultSelector } from './podtopologyspread/common.ts';
+export { InterPodAffinity, newInterPodAffinity, type InterPodAffinityArgs } from './interpodaffinity/inter-pod-affinity.ts';
+export {
+  ERR_REASON_AFFINITY_RULES_NOT_MATCH, ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH, ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH,
+} from './interpodaffinity/filtering.ts';
+export { DefaultPreemption, newDefaultPreemption, terminatingByPreemption, type DefaultPreemptionArgs } from './defaultpreemption/default-preemption.ts';
 export * from './helper/taints.ts';
 export * from './helper/node-affinity.ts';
 export { defaultNormalizeScore } from './helper/normalize.ts';

@@ -13,7 +13,7 @@ describe('harness', () => {
       pod: { name: 'p', cpu: '2' },
     });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, '0/5 nodes are available: 2 node(s) had untolerated taint(s), 3 Insufficient cpu.');
+    assert.equal(r.message, '0/5 nodes are available: 2 node(s) had untolerated taint(s), 3 Insufficient cpu. preemption: 0/5 nodes are available: 2 Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod.');
     assert.equal(r.status.code, 'Unschedulable');
   });
 
@@ -24,7 +24,7 @@ describe('harness', () => {
     assert.deepEqual(placed.sort(), ['a', 'a', 'b', 'b']);
     const r = h.schedule({ name: 'late', cpu: '1', memory: '1Gi' });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, '0/2 nodes are available: 2 Insufficient cpu.');
+    assert.equal(r.message, '0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.');
   });
 
   it('is deterministic for a seed', () => {

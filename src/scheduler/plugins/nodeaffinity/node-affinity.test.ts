@@ -45,7 +45,7 @@ describe('NodeAffinity', () => {
     assert.deepEqual(scheduleOne({ nodes, pod: { name: 'p', nodeSelector: { disk: 'ssd' }, affinity: required({ matchExpressions: [expr('zone', 'In', ['b'])] }) } }), { node: 'b1' });
     const r = scheduleOne({ nodes, pod: { name: 'p', nodeSelector: { disk: 'hdd' } } });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.");
+    assert.equal(r.message, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
   });
 
   it('narrows the candidates to metadata.name terms in PreFilter', () => {
@@ -55,13 +55,13 @@ describe('NodeAffinity', () => {
     assert.equal(h.fw.stats.nodesFiltered, 1);
     const r = h.schedule({ ...pod, name: 'q', nodeSelector: { disk: 'ssd' } });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't satisfy plugin(s) [NodeAffinity].");
+    assert.equal(r.message, "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
   });
 
   it('reports conflicting metadata.name terms', () => {
     const r = scheduleOne({ nodes, pod: { name: 'p', affinity: required({ matchFields: [expr('metadata.name', 'In', ['a1']), expr('metadata.name', 'In', ['a2'])] }) } });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, '0/3 nodes are available: pod affinity terms conflict.');
+    assert.equal(r.message, '0/3 nodes are available: pod affinity terms conflict. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.');
   });
 
   it('scores preferred terms by weight, normalised', () => {
@@ -106,6 +106,6 @@ profiles:
     assert.deepEqual(scheduleOne({ nodes, profile, pod: { name: 'p' } }), { node: 'b1' });
     const r = scheduleOne({ nodes, profile, pod: { name: 'p', nodeSelector: { zone: 'a' } } });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match scheduler-enforced node affinity.");
+    assert.equal(r.message, "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 node(s) didn't match scheduler-enforced node affinity. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
   });
 });

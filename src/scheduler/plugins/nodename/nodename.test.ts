@@ -10,6 +10,6 @@ describe('NodeName', () => {
   it('explains a name that matches no node', () => {
     const r = scheduleOne({ nodes, pod: { name: 'p', nodeName: 'c' } });
     assert.equal(r.node, undefined);
-    if (r.node === undefined) assert.equal(r.message, "0/2 nodes are available: 2 node(s) didn't match the requested node name.");
+    if (r.node === undefined) assert.equal(r.message, "0/2 nodes are available: 2 node(s) didn't match the requested node name. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.");
   });
 });

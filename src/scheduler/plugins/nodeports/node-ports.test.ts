@@ -23,7 +23,7 @@ describe('NodePorts', () => {
   it('explains with upstream wording', () => {
     const r = scheduleOne({ nodes: [{ name: 'a' }], pods: [existing([{ hostPort: 80 }])], pod: { name: 'new', ports: [{ hostPort: 80 }] } });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, "0/1 nodes are available: 1 node(s) didn't have free ports for the requested pod ports.");
+    assert.equal(r.message, "0/1 nodes are available: 1 node(s) didn't have free ports for the requested pod ports. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.");
   });
   it('counts sidecar ports but not ordinary init container ports', () => {
     const pods = [{ name: 'old', nodeName: 'a', containers: [{}], initContainers: [{ ports: [{ hostPort: 90 }] }, { ports: [{ hostPort: 91 }], restartPolicy: 'Always' }] }];

@@ -7,7 +7,7 @@ describe('NodeUnschedulable', () => {
   it('keeps pods off cordoned nodes', () => {
     const r = scheduleOne({ nodes, pod: { name: 'p' } });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, '0/1 nodes are available: 1 node(s) were unschedulable.');
+    assert.equal(r.message, '0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.');
   });
   it('lets pods that tolerate the unschedulable taint in', () => {
     const tolerations = [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }];

@@ -36,7 +36,7 @@ describe('TaintToleration', () => {
       pod: { name: 'p', tolerations: [{ key: 'maintenance', operator: 'Exists', effect: 'NoSchedule' }] },
     });
     if (r.node !== undefined) return assert.fail('scheduled');
-    assert.equal(r.message, '0/3 nodes are available: 3 node(s) had untolerated taint(s).');
+    assert.equal(r.message, '0/3 nodes are available: 3 node(s) had untolerated taint(s). preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.');
     assert.equal(r.diagnosis.nodeToStatus.get('a')?.code, 'UnschedulableAndUnresolvable');
   });
 

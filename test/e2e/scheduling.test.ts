@@ -99,7 +99,7 @@ describe('scheduling with simulated nodes', () => {
     const remaining = server.k(['get', 'pods', '-o', 'name']).trim().split('\n');
     assert.equal(remaining.filter((n) => n.startsWith('pod/low-')).length, 2, `one victim: ${remaining}`);
     assert.match(server.k(['get', 'events', '--field-selector', 'reason=Preempted', '-o', 'name']), /event/);
-    assert.ok(node.startsWith('sim-'));
+    assert.ok(node?.startsWith('sim-'));
   });
 
   it('leaves pods of other schedulers alone', async () => {

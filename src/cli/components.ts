@@ -5,6 +5,7 @@ import { createRestClient, type RestClient } from '../client/rest-client.ts';
 import { startSimulatedNodes, type SimulatedNodesSpec } from '../agent/simulated/index.ts';
 import type { SchedulerConfiguration } from '../scheduler/config.ts';
 import { startScheduler } from '../scheduler/scheduler.ts';
+import { startControllerManager } from '../controllers/manager.ts';
 
 export interface ComponentsOptions {
   /** https://127.0.0.1:PORT of the API server. */
@@ -18,6 +19,8 @@ export interface ComponentsOptions {
   schedulerConfig?: SchedulerConfiguration;
   /** Run the scheduler (on by default). */
   scheduler?: boolean;
+  /** --controllers: "*" (default), "*,-deployment", "replicaset,deployment" … ; "" disables the controller manager. */
+  controllers?: string;
 }
 
 export interface RunningComponents {
@@ -41,6 +44,11 @@ export async function startComponents(options: ComponentsOptions): Promise<Runni
     if (options.scheduler !== false) {
       const scheduler = await startScheduler({ client: clientFor('default-scheduler'), config: options.schedulerConfig });
       stoppers.push(() => scheduler.stop());
+    }
+    if (options.controllers !== '') {
+      // Leader election on a Lease, so several servers on one datastore run one manager at a time.
+      const manager = await startControllerManager({ client: clientFor('kube-controller-manager'), controllers: options.controllers ?? '*', leaderElection: true });
+      stoppers.push(() => manager.stop());
     }
     if (options.simulatedNodes) {
       const sim = await startSimulatedNodes({

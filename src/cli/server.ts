@@ -10,6 +10,7 @@ import { startApiServer } from '../apiserver/server.ts';
 import { parseSimulatedNodesFlag } from '../agent/simulated/index.ts';
 import { startComponents } from './components.ts';
 import { parseSchedulerConfiguration } from '../scheduler/config.ts';
+import { parseControllersFlag } from '../controllers/registry.ts';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
 import type { Store } from '../storage/interface.ts';
 
@@ -28,6 +29,7 @@ export interface ServerFlags {
   simulatedNodes?: string;
   schedulerConfig?: string;
   disableScheduler?: boolean;
+  controllers: string;
 }
 
 export function defaultDataDir(): string {
@@ -55,6 +57,7 @@ export function serverCommand(): Command {
     .option('--node-ip <ip>', 'this node\'s address')
     .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
     .option('--disable-scheduler', 'do not run the scheduler in this process')
+    .option('--controllers <list>', 'controllers to run: "*" for all, "-name" to leave one out, e.g. "*,-deployment"', '*')
     .option('--scheduler-config <file>', 'KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML for the scheduler')
     .option('--simulated-nodes <spec>', 'register N hollow nodes that run pods without containers: N[:cpu,memory,pods]')
     .addOption(new Option('--cluster-cidr <cidr>', 'pod network range').default('10.42.0.0/16'))
@@ -77,6 +80,7 @@ function openStore(flags: ServerFlags, dataDir: string): Store {
 export async function runServer(flags: ServerFlags): Promise<void> {
   // Parse component flags before anything is created, so a typo fails fast.
   const simulatedNodes = flags.simulatedNodes ? parseSimulatedNodesFlag(flags.simulatedNodes) : undefined;
+  parseControllersFlag(flags.controllers); // a typo fails before anything starts
   const schedulerConfig = flags.schedulerConfig ? parseSchedulerConfiguration(readFileSync(flags.schedulerConfig, 'utf8')) : undefined;
   const dataDir = resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -107,6 +111,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     simulatedNodes,
     schedulerConfig,
     scheduler: !flags.disableScheduler,
+    controllers: flags.controllers,
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfigPath, renderKubeconfig({

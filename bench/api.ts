@@ -24,28 +24,20 @@
 // Network: loopback only (the server binds 127.0.0.1). Every loop is bounded in
 // count and by the run's deadline. The server and the temp dir are removed on
 // every exit path (success, failure, SIGINT/SIGTERM).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http2 from 'node:http2';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import type { Store } from '../src/storage/interface.ts';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
-
-const repoRoot = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+import { cleanupSync, installSignalHandlers, trackDir } from './lib/cleanup.ts';
+import { Deadline, envNumber } from './lib/env.ts';
+import { Client } from './lib/http2-client.ts';
+import { memoryOf, startServer, stopServer, withCpu, type CpuUse, type MemoryStatus } from './lib/server.ts';
+import { percentile, round } from './lib/stats.ts';
 
 // ---------------------------------------------------------------- parameters
-
-function envNumber(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name}=${text} is not a positive number`);
-  return value;
-}
 
 const SCALE = envNumber('BENCH_SCALE', 1);
 const scaled = (n: number, min: number) => Math.max(min, Math.round(n * SCALE));
@@ -58,11 +50,11 @@ const LIST_REPS_SMALL = 20;
 const LIST_REPS_BIG = 10;
 const CONCURRENCY = Math.round(envNumber('BENCH_CONCURRENCY', 32));
 const SESSIONS = Math.round(envNumber('BENCH_SESSIONS', 1));
-const AUTH = process.env.BENCH_AUTH || 'cert';
-if (AUTH !== 'cert' && AUTH !== 'token') throw new Error(`BENCH_AUTH=${AUTH}: use cert or token`);
-const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_S', 180) * 1000;
-const REQUEST_TIMEOUT_MS = 30_000;
-const DEADLINE = Date.now() + TIMEOUT_MS;
+const AUTH_TEXT = process.env.BENCH_AUTH || 'cert';
+if (AUTH_TEXT !== 'cert' && AUTH_TEXT !== 'token') throw new Error(`BENCH_AUTH=${AUTH_TEXT}: use cert or token`);
+const AUTH: 'cert' | 'token' = AUTH_TEXT;
+const DEADLINE = new Deadline(envNumber('BENCH_TIMEOUT_S', 180));
+const TIMEOUT_MS = DEADLINE.ms;
 
 const NS_BIG = 'bench-big';
 const NS_SMALL = 'bench-small';
@@ -70,9 +62,7 @@ const BASELINE_NAME = 'raw sqlite store';
 const TARGET_CREATE_RATIO = 0.25;
 const TARGET_IDLE_RSS_MB = 150;
 
-function checkDeadline(what: string): void {
-  if (Date.now() > DEADLINE) throw new Error(`bench: ${what} passed the run's bound of ${TIMEOUT_MS / 1000}s (BENCH_TIMEOUT_S)`);
-}
+const checkDeadline = (what: string) => DEADLINE.check(what);
 
 /** With BENCH_SERVER_CPU_PROF, progress lines carry the monotonic clock (µs) the .cpuprofile's timestamps use, to cut it into phases. */
 const log = (message: string) => process.stderr.write(
@@ -125,13 +115,6 @@ function shuffledIndexes(n: number, count: number): number[] {
 }
 
 // ---------------------------------------------------------------- statistics
-
-function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!;
-}
 
 interface Throughput {
   perSecond: number;
@@ -196,7 +179,7 @@ async function measureWatch(
     acked.push(performance.now());
   }
   // Wait (bounded) for the stragglers.
-  const waitUntil = Math.min(DEADLINE, Date.now() + 10_000);
+  const waitUntil = Math.min(DEADLINE.at, Date.now() + 10_000);
   while (arrivals.size < count && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 5));
   if (arrivals.size < count) throw new Error(`watch delivered ${arrivals.size} of ${count} events in time`);
   const result: WatchDelivery = { afterAckMs: [], endToEndMs: [], beforeAck: 0, createMs: acked.map((t, i) => t - issued[i]!) };
@@ -268,205 +251,16 @@ async function benchRawStore(dir: string): Promise<SideResults> {
 
 // ---------------------------------------------------------------- API server side
 
-interface Server {
-  process: ChildProcess;
-  port: number;
-  dataDir: string;
-  output: string[];
-}
-
-async function startServer(dataDir: string): Promise<Server> {
-  const env = { ...process.env };
-  const profDir = process.env.BENCH_SERVER_CPU_PROF;
-  if (profDir) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim();
-  const child = spawn(join(repoRoot, 'bin/skiff'), [
-    'server', '--data-dir', dataDir, '--https-listen-port', '0',
-    '--bind-address', '127.0.0.1', '--node-ip', '127.0.0.1', '--disable-agent',
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  const output: string[] = [];
-  const keep = (line: string) => {
-    output.push(line);
-    if (output.length > 200) output.shift();
-  };
-  createInterface({ input: child.stderr! }).on('line', keep);
-  const server: Server = { process: child, port: 0, dataDir, output };
-  activeServer = server;
-  server.port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready in 30s:\n${output.join('\n')}`)), 30_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      const m = /ready: https:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code ?? signal}):\n${output.join('\n')}`));
-    });
-  });
-  return server;
-}
-
-async function stopServer(server: Server): Promise<void> {
-  const child = server.process;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-interface MemoryStatus {
-  rssMiB: number;
-  hwmMiB: number;
-}
-
-function memoryOf(pid: number): MemoryStatus {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => {
-    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
-    if (!m) throw new Error(`/proc/${pid}/status has no ${name}`);
-    return Number(m[1]) / 1024;
-  };
-  return { rssMiB: field('VmRSS'), hwmMiB: field('VmHWM') };
-}
-
-/** CPU seconds (user + system) the process used so far, from /proc/PID/stat. */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on Linux
-
-/** Runs `phase` and reports how busy the server and this client process were meanwhile (1.0 = one core). */
-async function withCpu<T>(serverPid: number, phase: () => Promise<T>): Promise<T & { cpu: CpuUse }> {
-  const server0 = cpuSecondsOf(serverPid);
-  const client0 = process.cpuUsage();
-  const t0 = performance.now();
-  const result = await phase();
-  const seconds = (performance.now() - t0) / 1000;
-  const client = process.cpuUsage(client0);
-  return {
-    ...result,
-    cpu: {
-      server: (cpuSecondsOf(serverPid) - server0) / seconds,
-      client: (client.user + client.system) / 1e6 / seconds,
+/** Opens a watch on a namespace's ConfigMaps and records each ADDED event's arrival time by name. */
+async function watchConfigMaps(client: Client, namespace: string, arrivals: Map<string, number>): Promise<() => void> {
+  const stream = await client.openLineStream(
+    `/api/v1/namespaces/${namespace}/configmaps?watch=1&timeoutSeconds=${Math.ceil(TIMEOUT_MS / 1000)}`,
+    (line, at) => {
+      const event = JSON.parse(line) as { type: string; object: { metadata?: { name?: string } } };
+      if (event.type === 'ADDED' && event.object.metadata?.name) arrivals.set(event.object.metadata.name, at);
     },
-  };
-}
-
-interface CpuUse {
-  /** Cores' worth of CPU the server used during the phase. */
-  server: number;
-  /** Cores' worth of CPU this (client) process used during the phase. */
-  client: number;
-}
-
-interface Response {
-  status: number;
-  body: string;
-}
-
-class Client {
-  readonly sessions: http2.ClientHttp2Session[] = [];
-  readonly #auth: http2.OutgoingHttpHeaders = {};
-  #next = 0;
-
-  constructor(port: number, tlsDir: string, count: number) {
-    const ca = readFileSync(join(tlsDir, 'ca.crt'));
-    const credentials = AUTH === 'cert'
-      ? { cert: readFileSync(join(tlsDir, 'admin.crt')), key: readFileSync(join(tlsDir, 'admin.key')) }
-      : {};
-    if (AUTH === 'token') this.#auth.authorization = `Bearer ${readFileSync(join(tlsDir, 'admin.token'), 'utf8').trim()}`;
-    for (let i = 0; i < count; i++) {
-      const session = http2.connect(`https://127.0.0.1:${port}`, { ca, ...credentials });
-      session.on('error', (error) => log(`http2 session error: ${error.message}`));
-      this.sessions.push(session);
-    }
-  }
-
-  session(): http2.ClientHttp2Session {
-    const s = this.sessions[this.#next]!;
-    this.#next = (this.#next + 1) % this.sessions.length;
-    return s;
-  }
-
-  request(method: string, path: string, body?: unknown): Promise<Response> {
-    const text = body === undefined ? undefined : JSON.stringify(body);
-    const headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': path, accept: 'application/json', ...this.#auth };
-    if (text !== undefined) headers['content-type'] = 'application/json';
-    return new Promise<Response>((resolve, reject) => {
-      const stream = this.session().request(headers, { endStream: text === undefined });
-      let status = 0;
-      const chunks: Buffer[] = [];
-      stream.setTimeout(REQUEST_TIMEOUT_MS, () => {
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-        reject(new Error(`${method} ${path}: no answer in ${REQUEST_TIMEOUT_MS / 1000}s`));
-      });
-      stream.on('response', (h) => { status = Number(h[':status']); });
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
-      stream.on('error', reject);
-      if (text !== undefined) stream.end(text);
-    });
-  }
-
-  async expect(method: string, path: string, status: number, body?: unknown): Promise<string> {
-    const r = await this.request(method, path, body);
-    if (r.status !== status) throw new Error(`${method} ${path}: HTTP ${r.status}, expected ${status}: ${r.body.slice(0, 500)}`);
-    return r.body;
-  }
-
-  /**
-   * Opens a watch on a namespace's ConfigMaps (on its own session, like a
-   * controller's informer) and records each event's arrival time by name.
-   * Resolves once the server answered the watch's headers: the server registers
-   * the store watch in the same step as it sends them.
-   */
-  async watch(port: number, tlsDir: string, namespace: string, arrivals: Map<string, number>): Promise<() => void> {
-    const watcher = new Client(port, tlsDir, 1);
-    const stream = watcher.session().request({
-      ':method': 'GET', ':path': `/api/v1/namespaces/${namespace}/configmaps?watch=1&timeoutSeconds=${Math.ceil(TIMEOUT_MS / 1000)}`,
-      accept: 'application/json', ...watcher.#auth,
-    });
-    let pending = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const at = performance.now();
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (!line.trim()) continue;
-        const event = JSON.parse(line) as { type: string; object: { metadata?: { name?: string } } };
-        if (event.type === 'ADDED' && event.object.metadata?.name) arrivals.set(event.object.metadata.name, at);
-      }
-    });
-    stream.on('error', () => {});
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('watch: no response headers in 10s')), 10_000);
-      stream.once('response', (h) => {
-        clearTimeout(timer);
-        if (h[':status'] !== 200) reject(new Error(`watch: HTTP ${h[':status']}`));
-        else resolve();
-      });
-      stream.once('error', (e) => { clearTimeout(timer); reject(e); });
-    });
-    return () => {
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-      watcher.close();
-    };
-  }
-
-  close(): void {
-    for (const s of this.sessions) s.destroy();
-  }
+  );
+  return () => stream.stop();
 }
 
 interface ApiResults extends SideResults {
@@ -479,7 +273,7 @@ interface ApiResults extends SideResults {
 
 async function benchApiServer(dataDir: string): Promise<ApiResults> {
   log('api: starting skiff server');
-  const server = await startServer(dataDir);
+  const server = await startServer({ dataDir, cpuProfDir: process.env.BENCH_SERVER_CPU_PROF || undefined });
   const pid = server.process.pid!;
   const tlsDir = join(dataDir, 'tls');
   // Let start-up work (bootstrap, GC of start-up garbage) settle before the idle reading.
@@ -487,7 +281,7 @@ async function benchApiServer(dataDir: string): Promise<ApiResults> {
   const idle = memoryOf(pid);
   log(`api: server pid ${pid} on port ${server.port}, idle RSS ${idle.rssMiB.toFixed(1)} MiB`);
 
-  const client = new Client(server.port, tlsDir, SESSIONS);
+  const client = new Client({ port: server.port, tlsDir, sessions: SESSIONS, auth: AUTH, log });
   try {
     for (const ns of [NS_BIG, NS_SMALL]) {
       await client.expect('POST', '/api/v1/namespaces', 201, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
@@ -512,7 +306,7 @@ async function benchApiServer(dataDir: string): Promise<ApiResults> {
 
     log(`api: watch delivery over ${N_WATCH} creates`);
     const arrivals = new Map<string, number>();
-    const stopWatch = await client.watch(server.port, tlsDir, NS_SMALL, arrivals);
+    const stopWatch = await watchConfigMaps(client, NS_SMALL, arrivals);
     let watch: WatchDelivery;
     try {
       watch = await measureWatch(N_WATCH, async (i) => {
@@ -536,7 +330,6 @@ async function benchApiServer(dataDir: string): Promise<ApiResults> {
   } finally {
     client.close();
     await stopServer(server);
-    activeServer = undefined;
   }
 }
 
@@ -552,8 +345,6 @@ interface Line {
   ratio?: number | null;
   [extra: string]: unknown;
 }
-
-const round = (x: number) => Number(x.toPrecision(4));
 
 function compare(kase: string, metric: string, unit: string, api: number, raw: number, extra: Record<string, unknown> = {}): Line {
   return {
@@ -606,26 +397,10 @@ function report(api: ApiResults, raw: SideResults): Line[] {
 
 // ---------------------------------------------------------------- main
 
-let activeServer: Server | undefined;
-let tempRoot: string | undefined;
-
-function cleanupSync(): void {
-  const child = activeServer?.process;
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  activeServer = undefined;
-  if (tempRoot) rmSync(tempRoot, { recursive: true, force: true });
-  tempRoot = undefined;
-}
-
 async function main(): Promise<void> {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`${signal}: cleaning up`);
-      cleanupSync();
-      process.exit(130);
-    });
-  }
-  tempRoot = mkdtempSync(join(tmpdir(), 'skiff-bench-api-'));
+  installSignalHandlers(log);
+  const tempRoot = mkdtempSync(join(tmpdir(), 'skiff-bench-api-'));
+  trackDir(tempRoot);
   const started = performance.now();
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`);
   log(`scale ${SCALE}: ${N_CREATES} creates, ${N_GETS} gets, ${N_WATCH} watch events, lists of ${N_WATCH} and ${N_CREATES}; bound ${TIMEOUT_MS / 1000}s`);

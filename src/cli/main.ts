@@ -1,10 +1,12 @@
 // The `skiff` command line: subcommands are registered here, each in its own file.
 import { Command } from 'commander';
+import { agentCommand } from './agent.ts';
 import { serverCommand } from './server.ts';
 
 const program = new Command('skiff')
   .description('A Kubernetes-compatible container orchestrator')
   .showHelpAfterError();
 program.addCommand(serverCommand());
+program.addCommand(agentCommand());
 
 await program.parseAsync(process.argv);

@@ -2,7 +2,10 @@
 // run bound pods (without containers), seen through kubectl.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, startServer, type ServerHandle } from './harness.ts';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually, repoRoot, startServer, type ServerHandle } from './harness.ts';
 
 describe('simulated nodes', () => {
   let server: ServerHandle;
@@ -37,5 +40,21 @@ describe('simulated nodes', () => {
     assert.match(server.k(['get', 'pod', 'web']), /^web\s+1\/1\s+Running\s+0\s/m);
     assert.match(server.k(['delete', 'pod', 'web', '--timeout=20s']), /pod "web" deleted/);
     assert.notEqual(server.kubectl(['get', 'pod', 'web']).status, 0);
+  });
+
+  it('lets a simulated `skiff agent` join with the server token', async () => {
+    const agent = spawn(join(repoRoot, 'bin/skiff'), [
+      'agent', '--server', `https://127.0.0.1:${server.port}`, '--token', readFileSync(join(server.dataDir, 'tls/admin.token'), 'utf8').trim(),
+      '--ca-file', join(server.dataDir, 'tls/ca.crt'), '--node-name', 'worker-1', '--node-ip', '127.0.0.2', '--simulated',
+    ], { stdio: 'ignore' });
+    try {
+      await eventually(() => /^worker-1\s+Ready\s/m.test(server.k(['get', 'nodes'])), { timeoutMs: 15_000 });
+      server.k(['run', 'pinned', '--image=nginx', '--overrides', '{"spec":{"nodeName":"worker-1"}}']);
+      await eventually(() => JSON.parse(server.k(['get', 'pod', 'pinned', '-o', 'json'])).status.phase === 'Running', { timeoutMs: 15_000 });
+    } finally {
+      const exited = new Promise((resolve) => agent.once('exit', resolve));
+      agent.kill('SIGTERM');
+      await exited;
+    }
   });
 });

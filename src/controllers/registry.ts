@@ -7,9 +7,14 @@
 // simply run nothing. Registration is this explicit list, never an import
 // side effect.
 import type { ControllerOptions, RunningController } from './framework/controller.ts';
+import { CronJobController } from './cronjob/controller.ts';
+import { DaemonSetController } from './daemonset/controller.ts';
 import { DeploymentController } from './deployment/controller.ts';
+import { JobController } from './job/controller.ts';
+import { TtlAfterFinishedController } from './job/ttlafterfinished.ts';
 import { ReplicaSetController } from './replicaset/controller.ts';
 import { replicaSetKind, replicationControllerKind } from './replicaset/kinds.ts';
+import { StatefulSetController } from './statefulset/controller.ts';
 
 export interface ControllerDescriptor {
   name: string;
@@ -22,17 +27,22 @@ export const controllerDescriptors: readonly ControllerDescriptor[] = [
   { name: 'replicaset', create: (options) => new ReplicaSetController({ ...options, kind: replicaSetKind }) },
   { name: 'replicationcontroller', create: (options) => new ReplicaSetController({ ...options, kind: replicationControllerKind }) },
   { name: 'deployment', create: (options) => new DeploymentController(options) },
+  { name: 'daemonset', create: (options) => new DaemonSetController(options) },
+  { name: 'statefulset', create: (options) => new StatefulSetController(options) },
+  { name: 'job', create: (options) => new JobController(options) },
+  { name: 'cronjob', create: (options) => new CronJobController(options) },
+  { name: 'ttl-after-finished', create: (options) => new TtlAfterFinishedController(options) },
 ];
 
 /** kube-controller-manager's other controllers: valid in --controllers, not implemented (yet). */
 export const PLANNED_CONTROLLERS: readonly string[] = [
-  'attachdetach', 'bootstrapsigner', 'cloud-node-lifecycle', 'clusterrole-aggregation', 'cronjob', 'csrapproving',
-  'csrcleaner', 'csrsigning', 'daemonset', 'disruption', 'endpoint', 'endpointslice', 'endpointslicemirroring',
-  'ephemeral-volume', 'garbagecollector', 'horizontalpodautoscaling', 'job', 'legacy-serviceaccount-token-cleaner',
+  'attachdetach', 'bootstrapsigner', 'cloud-node-lifecycle', 'clusterrole-aggregation', 'csrapproving',
+  'csrcleaner', 'csrsigning', 'disruption', 'endpoint', 'endpointslice', 'endpointslicemirroring',
+  'ephemeral-volume', 'garbagecollector', 'horizontalpodautoscaling', 'legacy-serviceaccount-token-cleaner',
   'namespace', 'nodeipam', 'nodelifecycle', 'persistentvolume-binder', 'persistentvolume-expander', 'podgc',
   'pv-protection', 'pvc-protection', 'resourceclaim', 'resourcequota', 'root-ca-cert-publisher', 'route', 'service',
-  'service-cidr', 'serviceaccount', 'serviceaccount-token', 'statefulset', 'storage-version-gc',
-  'storageversion-migrator', 'taint-eviction', 'tokencleaner', 'ttl', 'ttl-after-finished',
+  'service-cidr', 'serviceaccount', 'serviceaccount-token', 'storage-version-gc',
+  'storageversion-migrator', 'taint-eviction', 'tokencleaner', 'ttl',
   'validatingadmissionpolicy-status',
 ];
 

@@ -43,6 +43,20 @@ interface PodStatusPatch {
   startTime: string;
 }
 
+/**
+ * The node a pod's required node affinity pins it to (metadata.name In
+ * [node], as DaemonSet pods carry): the binder honours it, as a scheduler
+ * would.
+ */
+function pinnedNode(pod: Pod): string | undefined {
+  const affinity = pod.spec?.affinity as { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: { matchFields?: { key: string; operator: string; values?: string[] }[] }[] } } } | undefined;
+  for (const term of affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []) {
+    const field = term.matchFields?.find((f) => f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1);
+    if (field) return field.values![0];
+  }
+  return undefined;
+}
+
 export function startFakeNodes(options: FakeNodesOptions): FakeNodes {
   const { client } = options;
   const nodeNames = options.nodeNames ?? ['node-a', 'node-b', 'node-c'];
@@ -70,7 +84,7 @@ export function startFakeNodes(options: FakeNodesOptions): FakeNodes {
       }
       if (hold === 'unbound') return;
       if (!pod.spec?.nodeName) {
-        const nodeName = nodeNames[next++ % nodeNames.length];
+        const nodeName = pinnedNode(pod) ?? nodeNames[next++ % nodeNames.length];
         await client.create({ ...ref(pod), subresource: 'binding' }, {
           apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
         });

@@ -28,10 +28,10 @@ describe('--controllers', () => {
     assert.equal(isControllerEnabled('deployment', ['replicaset']), false);
     assert.equal(isControllerEnabled('tokencleaner', ['*']), false, 'off by default');
     assert.equal(isControllerEnabled('tokencleaner', ['*', 'tokencleaner']), true);
-    assert.deepEqual(enabledControllers('*,-cronjob').map((d) => d.name), ['replicaset', 'replicationcontroller', 'deployment']);
-    assert.deepEqual(enabledControllers('*,-deployment').map((d) => d.name), ['replicaset', 'replicationcontroller']);
+    assert.deepEqual(enabledControllers('*,-cronjob').map((d) => d.name), ['replicaset', 'replicationcontroller', 'deployment', 'daemonset', 'statefulset', 'job', 'ttl-after-finished']);
+    assert.deepEqual(enabledControllers('*,-deployment').map((d) => d.name), ['replicaset', 'replicationcontroller', 'daemonset', 'statefulset', 'job', 'cronjob', 'ttl-after-finished']);
     assert.deepEqual(enabledControllers('deployment').map((d) => d.name), ['deployment']);
-    assert.deepEqual(enabledControllers('cronjob,job').map((d) => d.name), []);
+    assert.deepEqual(enabledControllers('cronjob,job').map((d) => d.name), ['job', 'cronjob']);
   });
 
   it('rejects a bad value before starting anything', async () => {

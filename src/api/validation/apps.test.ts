@@ -140,3 +140,17 @@ test('StatefulSets and their update rules', () => {
     "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
   ]);
 });
+
+test('StatefulSet: containers may mount a volumeClaimTemplate by name', () => {
+    const sts = {
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'default' },
+      spec: {
+        serviceName: 'db', replicas: 1, selector: { matchLabels: { app: 'db' } }, podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+        template: { metadata: { labels: { app: 'db' } }, spec: { restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', containers: [{ name: 'db', image: 'postgres', imagePullPolicy: 'IfNotPresent', terminationMessagePolicy: 'File', volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
+        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      },
+    };
+    const errors = validateObject({ group: 'apps', version: 'v1', kind: 'StatefulSet', object: sts });
+    assert.deepEqual(errors.filter((e) => e.field.includes('volumeMounts')), []);
+});

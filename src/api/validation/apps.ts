@@ -154,6 +154,19 @@ export function validateDaemonSet(ds: any): FieldError[] {
 
 const retentionPolicies = ['Retain', 'Delete'];
 
+/**
+ * The template as the controller makes pods from it: each volumeClaimTemplate
+ * becomes a volume of the same name, so containers may mount claims by name.
+ */
+function withClaimVolumes(spec: any): any {
+  const claims = (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).filter((t: any) => typeof t?.metadata?.name === 'string');
+  if (claims.length === 0 || !spec.template?.spec) return spec;
+  const existing = Array.isArray(spec.template.spec.volumes) ? spec.template.spec.volumes : [];
+  const names = new Set(existing.map((v: any) => v?.name));
+  const added = claims.filter((t: any) => !names.has(t.metadata.name)).map((t: any) => ({ name: t.metadata.name, persistentVolumeClaim: { claimName: t.metadata.name } }));
+  return { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, volumes: [...existing, ...added] } } };
+}
+
 export function validateStatefulSet(sts: any): FieldError[] {
   const spec = sts.spec ?? {};
   const errs: FieldError[] = [];
@@ -206,7 +219,7 @@ export function validateStatefulSet(sts: any): FieldError[] {
   errs.push(...nonNegative('spec.revisionHistoryLimit', spec.revisionHistoryLimit));
   if (spec.ordinals != null) errs.push(...nonNegative('spec.ordinals.start', spec.ordinals.start));
   errs.push(...validateSelectorAndTemplate(spec, 'statefulset'));
-  errs.push(...validateWorkloadTemplate(spec, 'StatefulSet'));
+  errs.push(...validateWorkloadTemplate(withClaimVolumes(spec), 'StatefulSet'));
   (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).forEach((t: any, i: number) => {
     errs.push(...validatePVCSpec({ spec: t?.spec ?? {}, path: `spec.volumeClaimTemplates[${i}].spec` }));
   });

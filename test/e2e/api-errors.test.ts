@@ -21,7 +21,7 @@ describe('API edge: errors, auth, discovery, OpenAPI, metrics', () => {
   let http1: RawClient;
 
   before(async () => {
-    server = await startServer();
+    server = await startServer({ apiOnly: true });
     api = new RawClient({ port: server.port, dataDir: server.dataDir });
     http1 = new RawClient({ port: server.port, dataDir: server.dataDir, protocol: 'http/1.1' });
     await createNamespace(api, NS);

@@ -16,7 +16,7 @@ describe('pods: binding, priority, graceful deletion', () => {
   let server: ServerHandle;
   let api: RawClient;
   before(async () => {
-    server = await startServer();
+    server = await startServer({ apiOnly: true });
     api = new RawClient({ port: server.port, dataDir: server.dataDir });
     await createNamespace(api, NS);
   });

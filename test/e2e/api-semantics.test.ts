@@ -51,7 +51,7 @@ describe('API semantics over raw HTTP', () => {
   let api: RawClient;
 
   before(async () => {
-    server = await startServer();
+    server = await startServer({ apiOnly: true });
     api = new RawClient({ port: server.port, dataDir: server.dataDir });
     for (const ns of ['sem', 'paging', 'sel', 'fields', 'w-replay', 'w-initial', 'w-label', 'w-table', 'svcs', 'proto']) await createNamespace(api, ns);
   });

@@ -37,6 +37,11 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Keep the same port across a restart. */
   port?: number;
+  /**
+   * The API server alone (no scheduler, no controllers): for tests of API
+   * semantics that must not see controllers write to the objects they create.
+   */
+  apiOnly?: boolean;
 }
 
 export async function startServer(options: StartOptions = {}): Promise<ServerHandle> {
@@ -45,7 +50,8 @@ export async function startServer(options: StartOptions = {}): Promise<ServerHan
   const cacheDir = join(dataDir, 'kube-cache');
   const child = spawn(join(repoRoot, 'bin/skiff'), [
     'server', '--data-dir', dataDir, '--https-listen-port', String(options.port ?? 0),
-    '--bind-address', '127.0.0.1', '--node-ip', '127.0.0.1', '--disable-agent', ...(options.extraArgs ?? []),
+    '--bind-address', '127.0.0.1', '--node-ip', '127.0.0.1', '--disable-agent',
+    ...(options.apiOnly ? ['--disable-scheduler', '--controllers', ''] : []), ...(options.extraArgs ?? []),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stderr!.on('data', (d) => output.push(String(d)));

@@ -68,7 +68,7 @@ const v2 = v1
 describe('kubectl apply (client-side)', () => {
   let server: ServerHandle;
   before(async () => {
-    server = await startServer();
+    server = await startServer({ apiOnly: true });
   });
   after(async () => server?.stop());
 

@@ -8,7 +8,7 @@ import { KUBECTL, eventually, startServer, type ServerHandle } from './harness.t
 describe('kubectl create and get', () => {
   let server: ServerHandle;
   before(async () => {
-    server = await startServer();
+    server = await startServer({ apiOnly: true });
   });
   after(async () => server?.stop());
 

@@ -12,7 +12,7 @@ const upstreamSwagger = `${repoRoot}/../shared/kubernetes-api/swagger.json`;
 describe('kubectl discovery and OpenAPI', () => {
   let server: ServerHandle;
   before(async () => {
-    server = await startServer({ extraArgs: existsSync(upstreamSwagger) ? ['--openapi-descriptions', upstreamSwagger] : [] });
+    server = await startServer({ apiOnly: true, extraArgs: existsSync(upstreamSwagger) ? ['--openapi-descriptions', upstreamSwagger] : [] });
   });
   after(async () => server?.stop());
 

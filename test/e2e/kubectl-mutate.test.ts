@@ -11,7 +11,7 @@ describe('kubectl label, annotate, patch, replace, edit, scale, delete', () => {
   let server: ServerHandle;
   const json = (args: string[]) => JSON.parse(server.k([...args, '-o', 'json']));
   before(async () => {
-    server = await startServer();
+    server = await startServer({ apiOnly: true });
     server.k(['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2']);
     server.k(['create', 'configmap', 'conf', '--from-literal=a=1']);
   });

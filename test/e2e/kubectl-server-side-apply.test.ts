@@ -30,7 +30,7 @@ describe('kubectl apply --server-side', () => {
   let server: ServerHandle;
   const deployment = () => JSON.parse(server.k(['get', 'deploy', 'ssa', '-o', 'json', '--show-managed-fields']));
   before(async () => {
-    server = await startServer();
+    server = await startServer({ apiOnly: true });
   });
   after(async () => server?.stop());
 

@@ -42,7 +42,7 @@ print(json.dumps({"events": events, "listed": listed, "deploy": apps.read_namesp
 describe('python3-kubernetes client', { skip: !hasPython3Kubernetes() && 'python3-kubernetes is not installed (apt-get install python3-kubernetes)' }, () => {
   let server: ServerHandle;
   before(async () => {
-    server = await startServer();
+    server = await startServer({ apiOnly: true });
   });
   after(async () => server?.stop());
 

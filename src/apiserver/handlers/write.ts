@@ -102,7 +102,7 @@ export async function createObject(ctx: WriteScope, object: KubeObject, options:
   const dryRun = isDryRun(ctx.query);
   try {
     const created = await parts.store.create(resource, object, { dryRun });
-    if (dryRun) parts.strategy.afterCreateFailed(resource, object);
+    if (dryRun) parts.strategy.afterCreateFailed(resource, object); // a dry run keeps no IP or port
     return created;
   } catch (error) {
     parts.strategy.afterCreateFailed(resource, object);

@@ -96,6 +96,14 @@ describe('event recorder against a real API server', () => {
     assert.match(dropWarnings[1], /1 dropped/);
   });
 
+  it('limits events about one object to a burst, as upstream\'s spam filter', async () => {
+    const recorder = createEventRecorder({ client, component: 'c', logger, spamBurst: 3, spamRefillMs: 60_000 });
+    const cm = await client.create({ group: '', version: 'v1', resource: 'configmaps', namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'spammed' } });
+    for (let i = 0; i < 10; i++) recorder.record({ object: cm, type: 'Normal', reason: 'Created', message: `Created pod: p${i}` });
+    await recorder.flush();
+    assert.equal((await eventsOf(cm)).length, 3);
+  });
+
   it('shows up in kubectl describe', { skip: !existsSync('/usr/bin/kubectl') && 'kubectl is not installed' }, async () => {
     const recorder = createEventRecorder({ client, component: 'kubelet', host: 'node-1', logger });
     for (let i = 0; i < 2; i++) recorder.record({ object: pod, type: 'Normal', reason: 'Pulling', message: 'Pulling image "busybox"' });

@@ -24,6 +24,14 @@ export interface EventRecorderOptions {
   maxPending?: number;
   /** Distinct events remembered for aggregation (default 4096, least recently seen forgotten first). */
   maxRemembered?: number;
+  /**
+   * Spam filter, as upstream's: events about one object draw from a bucket of
+   * `burst` tokens (default 25) refilled one per `refillMs` (default 5 min);
+   * with the bucket empty they are dropped. A controller creating 1000 pods
+   * thus writes 25 "Created pod" events, not 1000.
+   */
+  spamBurst?: number;
+  spamRefillMs?: number;
   logger?: { warn(message: string): void };
 }
 
@@ -68,6 +76,8 @@ const rfc3339 = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 class ApiEventRecorder implements EventRecorder {
   private readonly o: EventRecorderOptions;
   private readonly logger: { warn(message: string): void };
+  /** Spam-filter token buckets per involved object; Map order = least recently used first. */
+  private readonly buckets = new Map<string, { tokens: number; updatedMs: number }>();
   /** Aggregation key → the Event that counts it; Map order = least recently seen first. */
   private readonly remembered = new Map<string, Remembered>();
   /** Writes of one aggregation key run one after another, so a repeat sees the Event its predecessor made. */
@@ -99,6 +109,7 @@ class ApiEventRecorder implements EventRecorder {
       options.type, options.reason, options.message,
     ]);
     const at = new Date();
+    if (!this.takeSpamToken(involved, at.getTime())) return;
     this.pending++;
     const previous = this.chains.get(key) ?? Promise.resolve();
     const next: Promise<void> = previous
@@ -109,6 +120,22 @@ class ApiEventRecorder implements EventRecorder {
         if (this.chains.get(key) === next) this.chains.delete(key);
       });
     this.chains.set(key, next);
+  }
+
+  /** One token from the involved object's bucket (upstream's key: source and object, not reason or message). */
+  private takeSpamToken(involved: InvolvedObject, nowMs: number): boolean {
+    const burst = this.o.spamBurst ?? 25;
+    const refillMs = this.o.spamRefillMs ?? 5 * 60_000;
+    const key = JSON.stringify([involved.apiVersion, involved.kind, involved.namespace, involved.name, involved.uid]);
+    const bucket = this.buckets.get(key) ?? { tokens: burst, updatedMs: nowMs };
+    bucket.tokens = Math.min(burst, bucket.tokens + (nowMs - bucket.updatedMs) / refillMs);
+    bucket.updatedMs = nowMs;
+    this.buckets.delete(key); // re-insert: Map order = least recently used first
+    this.buckets.set(key, bucket);
+    if (this.buckets.size > (this.o.maxRemembered ?? 4096)) this.buckets.delete(this.buckets.keys().next().value!);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
   }
 
   async flush(): Promise<void> {

@@ -1,0 +1,43 @@
+// What a benchmark must undo on every exit path — child processes to kill,
+// temp dirs to remove — and the SIGINT/SIGTERM handlers that do it.
+import { rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+
+const children = new Set<ChildProcess>();
+const dirs = new Set<string>();
+
+/** Kill `child` (SIGKILL) if the run ends while it is still running. */
+export function trackChild(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+/** Remove `dir` (recursively) when the run ends. */
+export function trackDir(dir: string): void {
+  dirs.add(dir);
+}
+
+export function untrackDir(dir: string): void {
+  dirs.delete(dir);
+}
+
+/** Synchronous, so it can run from a signal handler or right before process.exit. */
+export function cleanupSync(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.clear();
+}
+
+/** On SIGINT/SIGTERM: clean up and exit 130. */
+export function installSignalHandlers(log: (message: string) => void): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: cleaning up`);
+      cleanupSync();
+      process.exit(130);
+    });
+  }
+}

@@ -76,6 +76,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     requestCert: true,
     rejectUnauthorized: false,
     allowHTTP1: true,
+    // Node's default (10 MB per session) refuses every other stream while one large LIST
+    // (a few thousand nodes) is being written; clients multiplex everything on one session.
+    maxSessionMemory: 256,
   });
   const router = new Router({ parts, discovery, openapi, authenticate, metrics, isReady: () => ready, namespaceFinalizer });
   server.on('request', (req, res) => void router.handle(req as unknown as ServerRequest, res as unknown as ServerReply));

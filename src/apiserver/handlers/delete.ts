@@ -94,13 +94,24 @@ export async function handleDeleteCollection(ctx: RequestContext): Promise<void>
   const options = await readDeleteOptions(ctx);
   const list = await ctx.parts.store.list(ctx.resource, { namespace: ctx.info.namespace, filter: listFilter(ctx) });
   const items: unknown[] = [];
-  for (const object of list.items) {
-    try {
-      await deleteObject(ctx, object, options);
-      items.push(object);
-    } catch (error) {
-      // An object deleted meanwhile is fine; anything else fails the request.
-      if ((error as { code?: number }).code !== 404) throw error;
+  for (const listed of list.items) {
+    let object = listed;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deleteObject(ctx, object, options);
+        items.push(object);
+        break;
+      } catch (error) {
+        const code = (error as { code?: number }).code;
+        // Deleted meanwhile: fine. Changed meanwhile: delete what is there now (a few times at most).
+        if (code === 404) break;
+        if (code !== 409 || attempt >= 3) throw error;
+        try {
+          object = await ctx.parts.store.get(ctx.resource, listed.metadata.namespace, listed.metadata.name!);
+        } catch {
+          break;
+        }
+      }
     }
   }
   sendJson(ctx.res, 200, { kind: ctx.resource.listKind, apiVersion: ctx.resource.apiVersion, metadata: {}, items });

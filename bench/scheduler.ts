@@ -60,7 +60,8 @@
 //
 // Network: loopback only. Every loop is bounded in count and by the run's
 // deadline; a phase in which no pod gets bound for 60 s fails. The server and
-// the temp dir are removed on every exit path.
+// the temp dir are removed on every exit path (SIGINT/SIGTERM included; if this
+// process is SIGKILLed, a detached watchdog started with each server does it).
 import { mkdtempSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -164,6 +165,7 @@ function speedLines(kase: string, config: SpeedConfig, r: RunResult, base: { nam
       ...withBaseline(r.podsPerSecond, rate),
       ...common,
       window_rate_p50: round(r.windowRateP50), creates_per_second: round(r.createsPerSecond), seconds: round(r.seconds),
+      scheduler_start_ms: round(r.startMs),
       attempts: r.scheduler.attempts, unschedulable: r.scheduler.unschedulable, errors: r.scheduler.errors,
       active_queue_mean: round(r.queue.activeMean), bindings_in_flight_mean: round(r.queue.bindingsInFlightMean),
       ...(r.framework ? {
@@ -225,6 +227,7 @@ async function withCluster<T>(env: Env, name: string, nodes: NodeShape, zones: n
   log(`${name}: starting skiff server with ${nodes.count} simulated nodes`);
   const cluster = await startCluster({
     dataDir: join(env.tempRoot, name), nodes, zones, sessions: SESSIONS, deadline: DEADLINE, log, cpuProfDir: CPU_PROF_DIR,
+    orphanCleanupDir: env.tempRoot,
   });
   try {
     return await fn(cluster);

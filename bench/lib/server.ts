@@ -25,6 +25,31 @@ export interface StartServerOptions {
   cpuProfDir?: string;
   /** How long to wait for the ready line (default 30 s). */
   readyTimeoutMs?: number;
+  /** A directory the watchdog removes too if this process dies without cleaning up (its temp root). */
+  orphanCleanupDir?: string;
+}
+
+/**
+ * A detached shell that outlives this process only to clean up after it: if
+ * the benchmark dies without stopping the server (SIGKILL, a crash no handler
+ * sees), it kills the server — after checking by its command line that the pid
+ * still is that server — and removes `dir`. It exits by itself within a
+ * second once the server is gone.
+ */
+function startWatchdog(serverPid: number, dataDir: string, dir: string | undefined): void {
+  for (const path of [dataDir, dir ?? '']) if (path.includes("'")) throw new Error(`path ${path} has a quote`);
+  const script = [
+    `S=${serverPid}; B=${process.pid}`,
+    `alive() { kill -0 "$S" 2>/dev/null && grep -qF -- '${dataDir}' "/proc/$S/cmdline" 2>/dev/null; }`,
+    'while alive; do',
+    '  if ! kill -0 "$B" 2>/dev/null; then',
+    `    kill -9 "$S" 2>/dev/null; sleep 1${dir ? `; rm -rf -- '${dir}'` : ''}; exit 0`,
+    '  fi',
+    '  sleep 1',
+    'done',
+  ].join('\n');
+  const watchdog = spawn('/bin/sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
 }
 
 export async function startServer(options: StartServerOptions): Promise<Server> {
@@ -35,6 +60,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
     '--bind-address', '127.0.0.1', '--node-ip', '127.0.0.1', '--disable-agent', ...(options.extraArgs ?? []),
   ], { stdio: ['ignore', 'pipe', 'pipe'], env });
   trackChild(child);
+  if (child.pid !== undefined) startWatchdog(child.pid, options.dataDir, options.orphanCleanupDir);
   const output: string[] = [];
   const keep = (line: string) => {
     output.push(line);

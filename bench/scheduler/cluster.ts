@@ -45,6 +45,8 @@ export interface ClusterOptions {
   deadline: Deadline;
   log: (message: string) => void;
   cpuProfDir?: string;
+  /** Removed by the server's watchdog should this process die without cleaning up (the run's temp root). */
+  orphanCleanupDir?: string;
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -55,6 +57,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     dataDir: options.dataDir,
     cpuProfDir: options.cpuProfDir,
     readyTimeoutMs: Math.min(deadline.left(), 120_000),
+    orphanCleanupDir: options.orphanCleanupDir,
     // A /8 pod network leaves every hollow node a full /24 however many there are.
     // No controller manager (`--controllers ''`), as in scheduler_perf: these pods have no owners,
     // and its pod informer would only add watch traffic (BENCH_CONTROLLERS=1 keeps it).

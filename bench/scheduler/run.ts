@@ -57,7 +57,7 @@ export interface RunResult {
   /** Where each initial pod went, in the order of `initial`. */
   initialNodes: string[];
   scheduler: { attempts: number; scheduled: number; unschedulable: number; errors: number };
-  /** From the framework's counters (read from the running scheduler; see internals()). */
+  /** From the framework's counters (read from the running scheduler; see defaultFramework()). */
   framework?: { cycles: number; nodesFilteredPerCycle: number; nodesScoredPerCycle: number; filterHitRate: number | null; scoreHitRate: number | null };
   /** Each scheduling cycle's duration during the measured phase (empty if it could not be timed). */
   cycleMs: number[];
@@ -81,14 +81,19 @@ interface FrameworkCounters {
 }
 
 /**
- * The default profile's framework counters. RunningScheduler does not expose
- * them, so this reads the scheduler's (TypeScript-private) `frameworks` map;
- * undefined if that ever changes shape.
+ * The default profile's Framework. RunningScheduler does not expose it, so
+ * this reads the scheduler's (TypeScript-private) `frameworks` map; undefined
+ * if that ever changes shape, and the figures that need it are left out.
  */
-function internals(scheduler: RunningScheduler): FrameworkCounters | undefined {
-  const frameworks = (scheduler as unknown as { frameworks?: Map<string, Framework> }).frameworks;
-  const fw = frameworks instanceof Map ? frameworks.get('default-scheduler') : undefined;
-  if (!fw?.stats || !fw.equivalenceCache?.stats) return undefined;
+function defaultFramework(scheduler: RunningScheduler): Framework | undefined {
+  const frameworks = (scheduler as unknown as { frameworks?: unknown }).frameworks;
+  const fw = frameworks instanceof Map ? (frameworks.get('default-scheduler') as Framework | undefined) : undefined;
+  return fw?.stats && fw.equivalenceCache?.stats && typeof fw.schedule === 'function' ? fw : undefined;
+}
+
+/** The framework's counters: cycles, nodes filtered and scored, equivalence/score cache hits. */
+function counters(fw: Framework | undefined): FrameworkCounters | undefined {
+  if (!fw) return undefined;
   const { cycles, nodesFiltered, nodesScored } = fw.stats;
   const { filterHits, filterMisses, scoreHits, scoreMisses } = fw.equivalenceCache.stats;
   return { cycles, nodesFiltered, nodesScored, filterHits, filterMisses, scoreHits, scoreMisses };
@@ -96,25 +101,22 @@ function internals(scheduler: RunningScheduler): FrameworkCounters | undefined {
 
 /**
  * Times every scheduling cycle (Framework.schedule: PreFilter → Filter → Score
- * → pick, synchronous) by shadowing the default profile's method on its
- * instance; upstream's scheduling_algorithm_duration. Undefined when the
- * internals are not there.
+ * → pick, synchronous) by shadowing the method on the instance; upstream's
+ * scheduling_algorithm_duration.
  */
-function timeCycles(scheduler: RunningScheduler): { durationsMs: number[] } | undefined {
-  const frameworks = (scheduler as unknown as { frameworks?: Map<string, Framework> }).frameworks;
-  const fw = frameworks instanceof Map ? frameworks.get('default-scheduler') : undefined;
-  if (!fw || typeof fw.schedule !== 'function') return undefined;
-  const timing = { durationsMs: [] as number[] };
+function timeCycles(fw: Framework | undefined): number[] {
+  const durationsMs: number[] = [];
+  if (!fw) return durationsMs;
   const schedule = fw.schedule.bind(fw);
   fw.schedule = (pod, snapshot) => {
     const t0 = performance.now();
     try {
       return schedule(pod, snapshot);
     } finally {
-      timing.durationsMs.push(performance.now() - t0);
+      durationsMs.push(performance.now() - t0);
     }
   };
-  return timing;
+  return durationsMs;
 }
 
 export const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
@@ -149,8 +151,9 @@ export async function runConfiguration(cluster: Cluster, spec: RunSpec, options:
     }
 
     const stats0 = scheduler.stats();
-    const fw0 = internals(scheduler);
-    const cycles = timeCycles(scheduler);
+    const fw = defaultFramework(scheduler);
+    const fw0 = counters(fw);
+    const cycleMs = timeCycles(fw);
     const tracker = watcher.track(spec.measured.map(keyOf));
     const meter = startCpuMeter(cluster.server.process.pid!);
     // Where the pods wait meanwhile: the scheduler's active queue, or its bindings in flight.
@@ -172,7 +175,7 @@ export async function runConfiguration(cluster: Cluster, spec: RunSpec, options:
     }
     const cpu = meter.read();
     const stats1 = scheduler.stats();
-    const fw1 = internals(scheduler);
+    const fw1 = counters(fw);
 
     const n = spec.measured.length;
     const firstIssued = Math.min(...creates.issued);
@@ -223,7 +226,7 @@ export async function runConfiguration(cluster: Cluster, spec: RunSpec, options:
         errors: stats1.errors - stats0.errors,
       },
       framework,
-      cycleMs: cycles?.durationsMs ?? [],
+      cycleMs,
       queue: { activeMean: samples.n ? samples.active / samples.n : 0, activeMax: samples.maxActive, bindingsInFlightMean: samples.n ? samples.bindings / samples.n : 0 },
       cpu,
       startMs,

@@ -86,6 +86,8 @@ function bookmark(apiVersion: string, kind: string, resourceVersion: string, ini
   };
 }
 
+const serializedEvents = new WeakMap<object, Map<string, string>>();
+
 /** Serializes events onto the response, honouring back-pressure; Table renderings get one row per event. */
 class EventWriter {
   private readonly ctx: RequestContext;
@@ -94,6 +96,22 @@ class EventWriter {
   constructor(ctx: RequestContext, rendering: Rendering) {
     this.ctx = ctx;
     this.rendering = rendering;
+  }
+
+  /**
+   * The JSON line of an event. A stored object's line is the same for every
+   * watcher with the plain rendering, so it is serialised once (the store
+   * shares decoded event objects among watchers).
+   */
+  private line(type: string, object: unknown, shared: boolean): string {
+    if (!shared || this.rendering.as !== 'Object' || typeof object !== 'object' || object === null) {
+      return JSON.stringify({ type, object }) + '\n';
+    }
+    let byType = serializedEvents.get(object);
+    if (!byType) serializedEvents.set(object, (byType = new Map()));
+    let text = byType.get(type);
+    if (text === undefined) byType.set(type, (text = JSON.stringify({ type, object }) + '\n'));
+    return text;
   }
 
   start(): void {
@@ -113,7 +131,7 @@ class EventWriter {
     } else if (this.rendering.as.startsWith('PartialObjectMetadata') && event.type !== 'ERROR' && event.type !== 'BOOKMARK') {
       object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: (object as KubeObject).metadata };
     }
-    const ok = (res as { write(chunk: string): boolean }).write(JSON.stringify({ type: event.type, object }) + '\n');
+    const ok = (res as { write(chunk: string): boolean }).write(this.line(event.type, object, object === event.object));
     if (!ok) {
       // Whichever of drain/close comes first; the other listener is removed (no pile-up per wait).
       const done = new AbortController();

@@ -62,6 +62,7 @@ const PAGE_FETCH = 500;
 
 export class ResourceStore {
   readonly store: Store;
+  private readonly eventViews = new WeakMap<WatchEvent, EventView>();
   constructor(store: Store) {
     this.store = store;
   }
@@ -251,26 +252,58 @@ export class ResourceStore {
     return { events: translate(), stop: () => watch.stop() };
   }
 
+  /**
+   * What a store event means as objects, decoded once however many watchers
+   * see it (the store shares one frozen event among its watchers). Watchers
+   * only read these objects.
+   */
+  private view(event: WatchEvent): EventView {
+    let view = this.eventViews.get(event);
+    if (!view) {
+      if (event.type === 'delete') {
+        const object = this.decode(event.prevKv ?? event.kv);
+        object.metadata.resourceVersion = String(event.revision);
+        view = { current: object, unfiltered: { type: 'DELETED', object } };
+      } else {
+        const object = this.decode(event.kv);
+        view = { current: object, unfiltered: { type: event.type === 'create' ? 'ADDED' : 'MODIFIED', object } };
+      }
+      this.eventViews.set(event, view);
+    }
+    return view;
+  }
+
+  /** The content before the write, at the write's revision (what a selector watch's DELETED carries). */
+  private previousOf(event: WatchEvent, view: EventView): KubeObject {
+    if (!view.previous) {
+      view.previous = this.decode(event.prevKv!);
+      view.previous.metadata.resourceVersion = String(event.revision);
+    }
+    return view.previous;
+  }
+
   private translateEvent(event: WatchEvent, filter?: ObjectFilter): WatchEventOut | undefined {
-    if (event.type === 'delete') {
-      const object = this.decode(event.prevKv ?? event.kv);
-      object.metadata.resourceVersion = String(event.revision);
-      return !filter || filter(object) ? { type: 'DELETED', object } : undefined;
+    const view = this.view(event);
+    if (!filter) return view.unfiltered;
+    if (event.type === 'delete') return filter(view.current) ? view.unfiltered : undefined;
+    const matchesNow = filter(view.current);
+    const matchedBefore = event.prevKv ? filter(this.previousOf(event, view)) : false;
+    if (matchesNow) {
+      // Still matching, or newly created: the same event as without a selector.
+      if (matchedBefore || event.type === 'create') return view.unfiltered;
+      return { type: 'ADDED', object: view.current };
     }
-    const object = this.decode(event.kv);
-    if (!filter) return { type: event.type === 'create' ? 'ADDED' : 'MODIFIED', object };
-    const matchesNow = filter(object);
-    const matchedBefore = event.prevKv ? filter(this.decode(event.prevKv)) : false;
-    if (matchesNow && matchedBefore) return { type: 'MODIFIED', object };
-    if (matchesNow) return { type: 'ADDED', object };
-    if (matchedBefore) {
-      // Upstream sends the last content that matched, at the new revision.
-      const previous = this.decode(event.prevKv!);
-      previous.metadata.resourceVersion = String(event.revision);
-      return { type: 'DELETED', object: previous };
-    }
+    // Upstream sends the last content that matched, at the new revision.
+    if (matchedBefore) return { type: 'DELETED', object: this.previousOf(event, view) };
     return undefined;
   }
+}
+
+interface EventView {
+  current: KubeObject;
+  /** The event for a watcher without selectors (shared, so its JSON can be shared too). */
+  unfiltered: WatchEventOut;
+  previous?: KubeObject;
 }
 
 /** Server-set metadata of a new object: name from generateName, uid, timestamp (generation is the strategy's). */

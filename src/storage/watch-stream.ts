@@ -143,3 +143,28 @@ export class WatchStream implements Watch {
     }
   }
 }
+
+/**
+ * The running watches of one store: opening them (history up to the current
+ * revision, then live events), delivering each committed event to those whose
+ * prefix it matches, and stopping them all at close. Shared by every backend.
+ */
+export class WatchHub {
+  readonly #streams = new Set<WatchStream>();
+
+  open(options: Omit<WatchStreamOptions, 'onStop'>): WatchStream {
+    const stream: WatchStream = new WatchStream({ ...options, onStop: () => this.#streams.delete(stream) });
+    this.#streams.add(stream);
+    return stream;
+  }
+
+  publish(event: WatchEvent): void {
+    for (const stream of this.#streams) {
+      if (event.kv.key.startsWith(stream.prefix)) stream.push(event);
+    }
+  }
+
+  stopAll(): void {
+    for (const stream of [...this.#streams]) stream.stop();
+  }
+}

@@ -20,7 +20,7 @@ import {
   type WatchOptions,
 } from '../interface.ts';
 import { compareKeys, lowerBound } from '../keys.ts';
-import { WatchStream } from '../watch-stream.ts';
+import { WatchHub } from '../watch-stream.ts';
 
 interface Version {
   /** Frozen: shared with watch events, copied before handing to callers. */
@@ -44,7 +44,7 @@ class MemoryStore implements Store {
   #log: WatchEvent[] = [];
   #revision = 0;
   #compacted = 0;
-  readonly #watches = new Set<WatchStream>();
+  readonly #watches = new WatchHub();
   #closed = false;
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -109,15 +109,12 @@ class MemoryStore implements Store {
     this.#checkOpen();
     const { prefix, fromRevision } = options;
     this.#checkReadable(fromRevision);
-    const stream: WatchStream = new WatchStream({
+    return this.#watches.open({
       prefix,
       fromRevision,
       historyEnd: this.#revision,
       readHistory: (after, upTo) => this.#readHistory(prefix, after, upTo),
-      onStop: () => this.#watches.delete(stream),
     });
-    this.#watches.add(stream);
-    return stream;
   }
 
   async count(prefix: string): Promise<number> {
@@ -166,7 +163,7 @@ class MemoryStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const watch of [...this.#watches]) watch.stop();
+    this.#watches.stopAll();
   }
 
   #checkOpen(): void {
@@ -207,9 +204,7 @@ class MemoryStore implements Store {
     }
     this.#revision = event.revision;
     this.#log.push(event);
-    for (const watch of this.#watches) {
-      if (key.startsWith(watch.prefix)) watch.push(event);
-    }
+    this.#watches.publish(event);
   }
 
   #readHistory(prefix: string, after: number, upTo: number): WatchEvent[] {

@@ -33,7 +33,7 @@ import {
   type WatchEvent,
   type WatchOptions,
 } from '../interface.ts';
-import { WatchStream } from '../watch-stream.ts';
+import { WatchHub } from '../watch-stream.ts';
 import { GroupCommit } from './group-commit.ts';
 import { META_COMPACTED, META_SWEPT, openDatabase } from './schema.ts';
 import { ListQueries, type LogRow } from './list-queries.ts';
@@ -80,7 +80,7 @@ class SqliteStore implements Store {
   /** Serialises sweeps; each link deletes what compaction to its revision made unreadable. */
   #compaction: Promise<void> = Promise.resolve();
   readonly #timer: NodeJS.Timeout | undefined;
-  readonly #watches = new Set<WatchStream>();
+  readonly #watches = new WatchHub();
   readonly #commit: GroupCommit;
   #closed = false;
 
@@ -166,7 +166,7 @@ class SqliteStore implements Store {
       // A re-create after a delete points at the tombstone, keeping (name, prev_revision) unique.
       this.#append([revision, key, 1, 0, revision, newest?.id ?? 0, value, null]);
       const kv = Object.freeze({ key, value, createRevision: revision, modRevision: revision });
-      return { result: { ...kv }, afterCommit: () => this.#publish(Object.freeze({ type: 'create', kv, revision })) };
+      return { result: { ...kv }, afterCommit: () => this.#watches.publish(Object.freeze({ type: 'create', kv, revision })) };
     });
   }
 
@@ -177,7 +177,7 @@ class SqliteStore implements Store {
       const revision = this.#revision + 1;
       this.#append([revision, key, 0, 0, prev.createRevision, prev.modRevision, value, prev.value]);
       const kv = Object.freeze({ key, value, createRevision: prev.createRevision, modRevision: revision });
-      return { result: { ...kv }, afterCommit: () => this.#publish(Object.freeze({ type: 'update', kv, prevKv: prev, revision })) };
+      return { result: { ...kv }, afterCommit: () => this.#watches.publish(Object.freeze({ type: 'update', kv, prevKv: prev, revision })) };
     });
   }
 
@@ -188,7 +188,7 @@ class SqliteStore implements Store {
       const revision = this.#revision + 1;
       this.#append([revision, key, 0, 1, prev.createRevision, prev.modRevision, prev.value, prev.value]);
       const kv = Object.freeze({ ...prev, modRevision: revision });
-      return { result: { ...kv }, afterCommit: () => this.#publish(Object.freeze({ type: 'delete', kv, prevKv: prev, revision })) };
+      return { result: { ...kv }, afterCommit: () => this.#watches.publish(Object.freeze({ type: 'delete', kv, prevKv: prev, revision })) };
     });
   }
 
@@ -196,15 +196,12 @@ class SqliteStore implements Store {
     this.#checkOpen();
     const { prefix, fromRevision } = options;
     this.#checkReadable(fromRevision);
-    const stream: WatchStream = new WatchStream({
+    return this.#watches.open({
       prefix,
       fromRevision,
       historyEnd: this.#revision,
       readHistory: (after, upTo) => this.#readHistory(prefix, after, upTo),
-      onStop: () => this.#watches.delete(stream),
     });
-    this.#watches.add(stream);
-    return stream;
   }
 
   async count(prefix: string): Promise<number> {
@@ -238,7 +235,7 @@ class SqliteStore implements Store {
     this.#closed = true;
     this.#commit.flush(); // writes already submitted are finished, not dropped
     clearInterval(this.#timer);
-    for (const watch of [...this.#watches]) watch.stop();
+    this.#watches.stopAll();
     await this.#compaction.catch(() => {}); // a sweep stops at its next batch once closed
     this.#db.close();
   }
@@ -274,12 +271,6 @@ class SqliteStore implements Store {
       throw error;
     }
     this.#revision = row[0];
-  }
-
-  #publish(event: WatchEvent): void {
-    for (const watch of this.#watches) {
-      if (event.kv.key.startsWith(watch.prefix)) watch.push(event);
-    }
   }
 
   #readHistory(prefix: string, after: number, upTo: number): WatchEvent[] {

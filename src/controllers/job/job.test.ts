@@ -116,7 +116,9 @@ describe('job controller', () => {
       const list = (await livePods(ns, 'flaky')).filter((p) => p.status?.phase === 'Running');
       return list.length === 1 && list[0]!.metadata.uid !== a!.metadata.uid && list;
     });
-    assert.equal((await getJob(ns, 'flaky')).status?.failed, 1);
+    // The replacement may be created in the same sync that counts the failure,
+    // before the status write lands; wait for the count rather than race it.
+    await waitFor('failed 1', async () => (await getJob(ns, 'flaky')).status?.failed === 1);
     await finishPod(t.client, b!, 1);
     const failed = await waitFor('Failed', async () => {
       const j = await getJob(ns, 'flaky');

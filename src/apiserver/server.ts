@@ -5,6 +5,7 @@ import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { KindRegistry, builtinKinds } from '../api/registry.ts';
 import type { Store } from '../storage/interface.ts';
+import { defaultAdmissionChain } from './admission/plugins.ts';
 import { createAuthenticator, type Authenticator, type UserInfo } from './auth/authenticate.ts';
 import type { ClusterPki } from './auth/pki.ts';
 import { bootstrapCluster } from './bootstrap.ts';
@@ -16,7 +17,7 @@ import { handleDelete, handleDeleteCollection } from './handlers/delete.ts';
 import { handlePatch } from './handlers/patch.ts';
 import { handleGet, handleList, handleWatch } from './handlers/read.ts';
 import { handleReview, isReviewKind } from './handlers/reviews.ts';
-import { handleScale } from './handlers/scale.ts';
+import { subresourceRoute } from './handlers/subresources.ts';
 import { handleCreate, handleUpdate } from './handlers/write.ts';
 import type { ServerRequest } from './http/body.ts';
 import { sendError, sendJson, sendText, toApiError, type ServerReply } from './http/respond.ts';
@@ -58,7 +59,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const registry: KindRegistry = builtinKinds();
   const store = new ResourceStore(options.store);
   const services = new ServiceAllocations({ serviceCidr: options.serviceCidr ?? '10.43.0.0/16', nodePortRange: options.nodePortRange });
-  const parts: ServerParts = { registry, store, strategy: new Strategy({ services }) };
+  const parts: ServerParts = { registry, store, strategy: new Strategy({ services }), admission: defaultAdmissionChain() };
   const serviceInfo = registry.lookup('', 'v1', 'services')!;
   services.rebuild((await store.list(serviceInfo, {})).items);
 
@@ -171,11 +172,12 @@ class Router {
     if (!resource) throw errors.pageNotFound(path);
     const ctx: RequestContext = { req, res, info, query: url.searchParams, resource, user, userAgent: String(req.headers['user-agent'] ?? ''), parts: this.o.parts };
     if (info.verb === 'create' && isReviewKind(ctx)) return handleReview(ctx, this.o.authenticate);
-    if (info.verb === 'create' && resource.kind === 'Pod' && info.subresource === 'binding') return handleBinding(ctx);
     if (info.verb === 'create' && resource.kind === 'Binding') return handleBinding(ctx);
-    if (info.subresource === 'scale') return handleScale(ctx);
     if (info.subresource && info.subresource !== 'status') {
-      throw errors.pageNotFound(path);
+      const route = subresourceRoute(ctx);
+      if (!route) throw errors.pageNotFound(path);
+      if (!route.verbs.includes(info.verb)) throw errors.methodNotAllowed();
+      return route.handle(ctx);
     }
     switch (info.verb) {
       case 'get': return handleGet(ctx);

@@ -5,6 +5,7 @@
 import type { KindRegistry } from '../../api/registry.ts';
 import { errors } from '../errors.ts';
 import type { KubeObject, ResourceStore } from '../registry/resource-store.ts';
+import { isCoreKind, type AdmissionPlugin } from './chain.ts';
 
 export const SYSTEM_PRIORITY_CLASSES = [
   { name: 'system-node-critical', value: 2000001000, description: 'Used for system critical pods that must not be moved from their current node.' },
@@ -23,7 +24,15 @@ interface PodSpec {
   preemptionPolicy?: string;
 }
 
-export async function admitPodPriority(options: { registry: KindRegistry; store: ResourceStore; pod: KubeObject }): Promise<void> {
+export const priorityAdmission: AdmissionPlugin = {
+  name: 'Priority',
+  async admit(attributes) {
+    if (attributes.operation !== 'CREATE' || !isCoreKind(attributes, 'Pod') || !attributes.object) return;
+    await admitPodPriority({ registry: attributes.parts.registry, store: attributes.parts.store, pod: attributes.object });
+  },
+};
+
+async function admitPodPriority(options: { registry: KindRegistry; store: ResourceStore; pod: KubeObject }): Promise<void> {
   const { registry, store, pod } = options;
   const spec = (pod.spec ??= {}) as PodSpec;
   const classes = registry.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')!;

@@ -1,6 +1,7 @@
 // What every resource handler gets: the parsed request, the resource it
 // addresses, and the shared server parts.
 import type { ResourceInfo, KindRegistry } from '../../api/registry.ts';
+import type { AdmissionChain } from '../admission/chain.ts';
 import type { UserInfo } from '../auth/authenticate.ts';
 import type { ServerRequest } from '../http/body.ts';
 import type { ServerReply } from '../http/respond.ts';
@@ -12,6 +13,7 @@ export interface ServerParts {
   registry: KindRegistry;
   store: ResourceStore;
   strategy: Strategy;
+  admission: AdmissionChain;
 }
 
 export interface RequestContext {

@@ -6,7 +6,7 @@ import type { ResourceInfo } from '../../api/registry.ts';
 import { kindSchema } from '../../api/schema/facts.ts';
 import { fieldManagerOptionsError, managedFieldsTime, requestFieldManager, updateManagedFields } from '../apply/managed-fields.ts';
 import { restoreManagedFieldsTimestamps } from '../apply/managers.ts';
-import { admitPodPriority } from '../admission/priority.ts';
+import type { AdmissionAttributes } from '../admission/chain.ts';
 import { errors } from '../errors.ts';
 import { addWarning, sendJson } from '../http/respond.ts';
 import { initializeObjectMeta, type KubeObject } from '../registry/resource-store.ts';
@@ -25,16 +25,6 @@ export function requireVerb(resource: ResourceInfo, verb: string): void {
   if (!resource.verbs.includes(verb)) throw errors.methodNotAllowed();
 }
 
-/** NamespaceLifecycle admission: no new content in a missing or terminating namespace. */
-export async function admitNamespace(ctx: WriteScope, namespace: string | undefined): Promise<void> {
-  if (!ctx.resource.namespaced || !namespace) return;
-  const state = await ctx.parts.store.namespaceState(namespace);
-  if (!state) throw errors.notFound({ group: '', resource: 'namespaces' }, namespace);
-  if (state === 'Terminating') {
-    throw errors.forbidden(groupResource(ctx.resource), '', `unable to create new content in namespace ${namespace} because it is being terminated`);
-  }
-}
-
 export async function handleCreate(ctx: RequestContext): Promise<void> {
   const { resource, parts } = ctx;
   requireVerb(resource, 'create');
@@ -47,7 +37,26 @@ export async function handleCreate(ctx: RequestContext): Promise<void> {
 }
 
 /** What the write pipeline needs of a request; the server's own writes (bootstrap) pass no response. */
-export type WriteScope = Pick<RequestContext, 'parts' | 'resource' | 'query' | 'userAgent'> & { res?: RequestContext['res'] };
+export type WriteScope = Pick<RequestContext, 'parts' | 'resource' | 'query' | 'userAgent'> & {
+  res?: RequestContext['res'];
+  user?: RequestContext['user'];
+  info?: Pick<RequestContext['info'], 'subresource'>;
+};
+
+/** What the admission chain sees of a write. */
+function admissionAttributes(ctx: WriteScope, write: Pick<AdmissionAttributes, 'operation' | 'object' | 'oldObject'>): AdmissionAttributes {
+  const meta = (write.object ?? write.oldObject)!.metadata;
+  return {
+    ...write,
+    resource: ctx.resource,
+    subresource: ctx.info?.subresource ?? '',
+    namespace: ctx.resource.namespaced ? meta.namespace : undefined,
+    name: meta.name,
+    user: ctx.user,
+    dryRun: isDryRun(ctx.query),
+    parts: ctx.parts,
+  };
+}
 
 /** Options of one write through the pipeline. */
 export interface WriteOptions {
@@ -92,11 +101,12 @@ export async function createObject(ctx: WriteScope, object: KubeObject, options:
   for (const warning of parts.strategy.checkSchema(resource, object, fieldValidationMode(ctx.query))) {
     if (ctx.res) addWarning(ctx.res, warning);
   }
-  await admitNamespace(ctx, meta.namespace);
-  if (resource.kind === 'Pod' && resource.group === '') await admitPodPriority({ registry: parts.registry, store: parts.store, pod: object });
+  const admission = admissionAttributes(ctx, { operation: 'CREATE', object, oldObject: undefined });
+  await parts.admission.admit(admission);
   initializeObjectMeta(meta);
   parts.strategy.prepareCreate(resource, object);
   parts.strategy.validateCreate(resource, object);
+  await parts.admission.validate(admission);
   if (!options.managedFieldsDone) trackManagedFields(ctx, { old: undefined, next: object, status: false });
   await parts.strategy.beforeCreateWrite(resource, object);
   const dryRun = isDryRun(ctx.query);
@@ -136,8 +146,10 @@ export async function updateObject(ctx: WriteScope, options: WriteOptions & { ne
   if (requested && requested !== old.metadata.resourceVersion) {
     throw errors.conflict(groupResource(resource), old.metadata.name!, 'the object has been modified; please apply your changes to the latest version and try again');
   }
+  await parts.admission.admit(admissionAttributes(ctx, { operation: 'UPDATE', object: next, oldObject: old }));
   const prepared = parts.strategy.prepareUpdate(resource, next, old, { status: options.status });
   prepared.metadata.resourceVersion = old.metadata.resourceVersion;
+  await parts.admission.validate(admissionAttributes(ctx, { operation: 'UPDATE', object: prepared, oldObject: old }));
   if (options.managedFieldsDone) {
     // A status write takes metadata from the stored object; keep the apply's ownership.
     prepared.metadata.managedFields = next.metadata.managedFields;

@@ -1,0 +1,29 @@
+// Subresources with handlers of their own (everything but status, which the
+// generic handlers serve): one row each, so adding one is one line here.
+import { handleBinding } from './binding.ts';
+import type { RequestContext } from './context.ts';
+import { handleScale } from './scale.ts';
+
+interface SubresourceRoute {
+  /** The API group of the parent resource ('' for core). */
+  group: string;
+  /** The parent resource; '*' for any that has the subresource (scale). */
+  resource: string;
+  subresource: string;
+  /** Request verbs served (the rest are 405). */
+  verbs: readonly string[];
+  handle(ctx: RequestContext): Promise<void>;
+}
+
+const routes: readonly SubresourceRoute[] = [
+  { group: '', resource: 'pods', subresource: 'binding', verbs: ['create'], handle: handleBinding },
+  { group: '*', resource: '*', subresource: 'scale', verbs: ['get', 'update', 'patch'], handle: handleScale },
+];
+
+/** The route serving the request's subresource, if one does. */
+export function subresourceRoute(ctx: RequestContext): SubresourceRoute | undefined {
+  const { info, resource } = ctx;
+  return routes.find((r) => r.subresource === info.subresource
+    && (r.group === '*' || r.group === resource.group)
+    && (r.resource === '*' || r.resource === resource.plural));
+}

@@ -51,6 +51,7 @@ import { startControllerManager, type ControllerManager } from '../src/controlle
 import { cleanupSync, installSignalHandlers, trackDir } from './lib/cleanup.ts';
 import { Deadline, envNumber, sleep } from './lib/env.ts';
 import { startCpuMeter, startServer, stopServer, type CpuUse, type Server } from './lib/server.ts';
+import { Counts, countingClient, diff, total, VERBS, WRITE_VERBS, type Snapshot } from './lib/counting-client.ts';
 import { round } from './lib/stats.ts';
 
 // ---------------------------------------------------------------- parameters
@@ -70,92 +71,11 @@ const NAMESPACE = 'bench-controllers';
 const NAME = 'web';
 const IMAGE_1 = 'registry.k8s.io/pause:3.9';
 const IMAGE_2 = 'registry.k8s.io/pause:3.10';
-const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
-type Verb = typeof VERBS[number];
-const WRITE_VERBS: readonly Verb[] = ['create', 'update', 'patch', 'delete'];
 
 const log = (message: string) => process.stderr.write(`bench:controllers ${message}\n`);
 
 const deployments: ResourceRef = { group: 'apps', version: 'v1', resource: 'deployments', namespace: NAMESPACE };
 const replicaSets: ResourceRef = { group: 'apps', version: 'v1', resource: 'replicasets', namespace: NAMESPACE };
-
-// ---------------------------------------------------------------- counting client
-
-/** Calls per verb, and per verb + resource[/subresource] ("update pods", "update replicasets/status"). */
-const keyOf = (verb: Verb, ref: ResourceRef) => `${verb} ${ref.resource}${ref.subresource ? `/${ref.subresource}` : ''}`;
-
-class Counts {
-  readonly byVerb = new Map<Verb, number>(VERBS.map((v) => [v, 0]));
-  readonly byKey = new Map<string, number>();
-  errors = 0;
-  /** Failed calls by "verb resource: HTTP code". */
-  readonly errorsByKey = new Map<string, number>();
-
-  add(verb: Verb, ref: ResourceRef): void {
-    this.byVerb.set(verb, this.byVerb.get(verb)! + 1);
-    const key = keyOf(verb, ref);
-    this.byKey.set(key, (this.byKey.get(key) ?? 0) + 1);
-  }
-
-  fail(verb: Verb, ref: ResourceRef, error: unknown): void {
-    this.errors++;
-    const key = `${keyOf(verb, ref)}: ${(error as { code?: unknown })?.code ?? 'error'}`;
-    this.errorsByKey.set(key, (this.errorsByKey.get(key) ?? 0) + 1);
-  }
-
-  snapshot(): Snapshot {
-    return { byVerb: new Map(this.byVerb), byKey: new Map(this.byKey), errors: this.errors, errorsByKey: new Map(this.errorsByKey) };
-  }
-}
-
-interface Snapshot {
-  byVerb: Map<Verb, number>;
-  byKey: Map<string, number>;
-  errors: number;
-  errorsByKey: Map<string, number>;
-}
-
-/** later − earlier, per verb and per key (keys with 0 dropped). */
-function diff(later: Snapshot, earlier: Snapshot): Snapshot {
-  const byVerb = new Map<Verb, number>(VERBS.map((v) => [v, later.byVerb.get(v)! - earlier.byVerb.get(v)!]));
-  const byKey = new Map<string, number>();
-  for (const [k, n] of later.byKey) {
-    const d = n - (earlier.byKey.get(k) ?? 0);
-    if (d > 0) byKey.set(k, d);
-  }
-  const errorsByKey = new Map<string, number>();
-  for (const [k, n] of later.errorsByKey) {
-    const d = n - (earlier.errorsByKey.get(k) ?? 0);
-    if (d > 0) errorsByKey.set(k, d);
-  }
-  return { byVerb, byKey, errors: later.errors - earlier.errors, errorsByKey };
-}
-
-const total = (s: Snapshot, verbs: readonly Verb[] = VERBS) => verbs.reduce((sum, v) => sum + s.byVerb.get(v)!, 0);
-
-/** An ApiClient that counts every call (a watch counts once, when opened) before passing it on. */
-function countingClient(inner: ApiClient, counts: Counts): ApiClient {
-  const counted = <T>(verb: Verb, ref: ResourceRef, call: () => Promise<T>): Promise<T> => {
-    counts.add(verb, ref);
-    return call().catch((error: unknown) => {
-      counts.fail(verb, ref, error);
-      throw error;
-    });
-  };
-  return {
-    get: (ref) => counted('get', ref, () => inner.get(ref)),
-    list: (ref, options) => counted('list', ref, () => inner.list(ref, options)),
-    watch: (ref, options) => {
-      counts.add('watch', ref);
-      return inner.watch(ref, options);
-    },
-    create: (ref, body, options) => counted('create', ref, () => inner.create(ref, body, options)),
-    update: (ref, body, options) => counted('update', ref, () => inner.update(ref, body, options)),
-    patch: (ref, type, patch, options) => counted('patch', ref, () => inner.patch(ref, type, patch, options)),
-    delete: (ref, options) => counted('delete', ref, () => inner.delete(ref, options)),
-    close: () => inner.close(),
-  } as ApiClient;
-}
 
 // ---------------------------------------------------------------- workload
 

@@ -1,6 +1,7 @@
 // The `skiff` command line: subcommands are registered here, each in its own file.
 import { Command } from 'commander';
 import { agentCommand } from './agent.ts';
+import { imagesCommand } from './images.ts';
 import { serverCommand } from './server.ts';
 
 const program = new Command('skiff')
@@ -8,5 +9,6 @@ const program = new Command('skiff')
   .showHelpAfterError();
 program.addCommand(serverCommand());
 program.addCommand(agentCommand());
+program.addCommand(imagesCommand());
 
 await program.parseAsync(process.argv);

@@ -51,6 +51,7 @@ class FaultyClient {
       update: (ref, body, options) => client.update(ref, body, options),
       patch: (ref, type, patch, options) => client.patch(ref, type, patch, options),
       delete: (ref, options) => client.delete(ref, options),
+      deleteCollection: (ref, options) => client.deleteCollection(ref, options),
       close: () => client.close(),
     };
   }

@@ -43,6 +43,14 @@ export interface InformerOptions<T extends KubeObject> {
   watchTimeoutSeconds?: number;
   /** Where failures are reported (default console). */
   logger?: { warn(message: string): void };
+  /** List and watch PartialObjectMetadata only (upstream's metadata informers): no spec or status travels or is cached. */
+  metadataOnly?: boolean;
+  /**
+   * Applied to every listed or watched object before it is cached and handed
+   * to handlers (upstream's SetTransform), e.g. to keep only the fields a
+   * consumer reads: a large cache then holds small objects.
+   */
+  transform?: (obj: T) => T;
 }
 
 export interface Informer<T extends KubeObject> {
@@ -182,11 +190,13 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
   private prepare(obj: T): T {
     if (obj.apiVersion === undefined && this.typeMeta.apiVersion) obj.apiVersion = this.typeMeta.apiVersion;
     if (obj.kind === undefined && this.typeMeta.kind) obj.kind = this.typeMeta.kind;
-    return obj;
+    return this.o.transform ? this.o.transform(obj) : obj;
   }
 
   private async listAndReplace(): Promise<void> {
-    const list = await this.o.client.list<T>(this.o.ref, { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector });
+    const list = await this.o.client.list<T>(this.o.ref, {
+      labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector, metadataOnly: this.o.metadataOnly,
+    });
     if (this.stopped) return;
     this.typeMeta = { apiVersion: list.apiVersion, kind: list.kind?.replace(/List$/, '') };
     const fresh = new Map<string, T>();
@@ -221,6 +231,7 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
       labelSelector: this.o.labelSelector,
       fieldSelector: this.o.fieldSelector,
       allowWatchBookmarks: true,
+      metadataOnly: this.o.metadataOnly,
       timeoutSeconds: this.o.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
     });
     this.watch = watch;
@@ -231,9 +242,10 @@ class ListWatchInformer<T extends KubeObject> implements Informer<T> {
         switch (event.type) {
           case 'ADDED':
           case 'MODIFIED': {
-            const old = this.cache.upsert(this.prepare(obj));
-            if (old) this.notifyUpdate(old, obj);
-            else this.notifyAdd(obj, false);
+            const prepared = this.prepare(obj);
+            const old = this.cache.upsert(prepared);
+            if (old) this.notifyUpdate(old, prepared);
+            else this.notifyAdd(prepared, false);
             break;
           }
           case 'DELETED': {

@@ -20,7 +20,18 @@ export interface ResourceRef {
 export type { KubeObject, ObjectMeta, OwnerReference } from '../api/object.ts';
 import type { KubeObject } from '../api/object.ts';
 
-export interface ListOptions {
+/**
+ * Metadata only: the server answers meta.k8s.io/v1 PartialObjectMetadata
+ * (PartialObjectMetadataList for lists) — each object's apiVersion, kind and
+ * metadata, no spec or status — as upstream's metadata client asks for.
+ */
+export interface MetadataOnlyOption {
+  metadataOnly?: boolean;
+}
+
+export type GetOptions = MetadataOnlyOption;
+
+export interface ListOptions extends MetadataOnlyOption {
   labelSelector?: string;
   fieldSelector?: string;
   limit?: number;
@@ -35,7 +46,7 @@ export interface ObjectList<T extends KubeObject = KubeObject> {
   items: T[];
 }
 
-export interface WatchOptions {
+export interface WatchOptions extends MetadataOnlyOption {
   /** Start after this version ("" or "0": current state first, as ADDED events). */
   resourceVersion?: string;
   labelSelector?: string;
@@ -76,8 +87,13 @@ export interface DeleteOptions {
   dryRun?: boolean;
 }
 
+export interface DeleteCollectionOptions extends DeleteOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
 export interface ApiClient {
-  get<T extends KubeObject = KubeObject>(ref: ResourceRef): Promise<T>;
+  get<T extends KubeObject = KubeObject>(ref: ResourceRef, options?: GetOptions): Promise<T>;
   list<T extends KubeObject = KubeObject>(ref: ResourceRef, options?: ListOptions): Promise<ObjectList<T>>;
   watch<T extends KubeObject = KubeObject>(ref: ResourceRef, options?: WatchOptions): WatchStream<T>;
   /** POST to the collection (or to a subresource of `ref.name`, e.g. binding). */
@@ -86,6 +102,12 @@ export interface ApiClient {
   patch<T extends KubeObject = KubeObject>(ref: ResourceRef, type: PatchType, patch: unknown, options?: PatchOptions): Promise<T>;
   /** Returns the response body (a Status, or the object when it is only marked for deletion). */
   delete(ref: ResourceRef, options?: DeleteOptions): Promise<unknown>;
+  /**
+   * DELETE on the collection (upstream's deletecollection verb): every object of
+   * `ref.resource` in `ref.namespace` that matches the selectors is deleted or
+   * marked for deletion. Returns the response body (the list of those objects).
+   */
+  deleteCollection(ref: ResourceRef, options?: DeleteCollectionOptions): Promise<unknown>;
   /** Close connections; pending watches end. */
   close(): Promise<void>;
 }

@@ -11,7 +11,7 @@ import { constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'nod
 import { ConnectionLostError, Http2Connection, type OpenedStream } from './http2-connection.ts';
 import {
   ApiStatusError,
-  type ApiClient, type DeleteOptions, type KubeObject, type ListOptions, type ObjectList, type PatchOptions,
+  type ApiClient, type DeleteCollectionOptions, type DeleteOptions, type GetOptions, type KubeObject, type ListOptions, type ObjectList, type PatchOptions,
   type PatchType, type ResourceRef, type WatchOptions, type WatchStream, type WriteOptions,
 } from './interface.ts';
 import { HttpWatchStream } from './watch-stream.ts';
@@ -51,6 +51,14 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   apply: 'application/apply-patch+yaml',
 };
 
+/**
+ * Accept headers of metadata-only reads, as upstream's metadata client sends
+ * them: PartialObjectMetadata(List), else plain JSON from a server that cannot
+ * (whole objects then; the caller reads only their metadata).
+ */
+const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+
 /** Reasons for error answers that carry no Status body (proxies, plain-text errors). */
 const REASONS: Record<number, string> = {
   400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
@@ -84,6 +92,16 @@ function setQuery(query: URLSearchParams, values: Record<string, string | number
   for (const [key, value] of Object.entries(values)) {
     if (value !== undefined && value !== '') query.set(key, String(value));
   }
+}
+
+function deleteOptionsBody(options: DeleteOptions) {
+  return {
+    kind: 'DeleteOptions', apiVersion: 'v1',
+    gracePeriodSeconds: options.gracePeriodSeconds,
+    propagationPolicy: options.propagationPolicy,
+    preconditions: options.preconditions,
+    dryRun: options.dryRun ? ['All'] : undefined,
+  };
 }
 
 function writeQuery(options: WriteOptions & { force?: boolean } = {}): URLSearchParams {
@@ -141,6 +159,8 @@ interface RequestSpec {
   contentType?: string;
   /** Safe to repeat after a broken connection. */
   idempotent: boolean;
+  /** Overrides the default Accept (application/json). */
+  accept?: string;
 }
 
 function readAll({ stream, endedCleanly }: OpenedStream): Promise<string> {
@@ -185,15 +205,18 @@ class Http2RestClient implements RestClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  async get<T extends KubeObject = KubeObject>(ref: ResourceRef): Promise<T> {
+  async get<T extends KubeObject = KubeObject>(ref: ResourceRef, options: GetOptions = {}): Promise<T> {
     if (!ref.name) throw new Error(`get ${ref.resource} needs a name`);
-    return this.request<T>({ method: 'GET', path: resourcePath(ref), idempotent: true });
+    const accept = options.metadataOnly ? METADATA_ACCEPT : undefined;
+    return this.request<T>({ method: 'GET', path: resourcePath(ref), idempotent: true, accept });
   }
 
   async list<T extends KubeObject = KubeObject>(ref: ResourceRef, options: ListOptions = {}): Promise<ObjectList<T>> {
+    const { metadataOnly, ...params } = options;
     const query = new URLSearchParams();
-    setQuery(query, { ...options });
-    return this.request<ObjectList<T>>({ method: 'GET', path: resourcePath({ ...ref, name: undefined }), query, idempotent: true });
+    setQuery(query, { ...params });
+    const accept = metadataOnly ? METADATA_LIST_ACCEPT : undefined;
+    return this.request<ObjectList<T>>({ method: 'GET', path: resourcePath({ ...ref, name: undefined }), query, idempotent: true, accept });
   }
 
   watch<T extends KubeObject = KubeObject>(ref: ResourceRef, options: WatchOptions = {}): WatchStream<T> {
@@ -206,7 +229,8 @@ class Http2RestClient implements RestClient {
       allowWatchBookmarks: options.allowWatchBookmarks, timeoutSeconds: options.timeoutSeconds,
     });
     const path = resourcePath({ ...ref, name: undefined, subresource: undefined });
-    return new HttpWatchStream<T>(() => this.openWatch(path, query));
+    const accept = options.metadataOnly ? METADATA_ACCEPT : undefined;
+    return new HttpWatchStream<T>(() => this.openWatch(path, query, accept));
   }
 
   async create<T extends KubeObject = KubeObject>(ref: ResourceRef, body: unknown, options?: WriteOptions): Promise<T> {
@@ -233,14 +257,14 @@ class Http2RestClient implements RestClient {
   async delete(ref: ResourceRef, options: DeleteOptions = {}): Promise<unknown> {
     // A missing name would make this a delete of the whole collection: never by accident.
     if (!ref.name) throw new Error(`delete ${ref.resource} needs a name`);
-    const body = {
-      kind: 'DeleteOptions', apiVersion: 'v1',
-      gracePeriodSeconds: options.gracePeriodSeconds,
-      propagationPolicy: options.propagationPolicy,
-      preconditions: options.preconditions,
-      dryRun: options.dryRun ? ['All'] : undefined,
-    };
-    return this.request({ method: 'DELETE', path: resourcePath(ref), body, idempotent: false });
+    return this.request({ method: 'DELETE', path: resourcePath(ref), body: deleteOptionsBody(options), idempotent: false });
+  }
+
+  async deleteCollection(ref: ResourceRef, options: DeleteCollectionOptions = {}): Promise<unknown> {
+    if (ref.name) throw new Error(`deleteCollection of ${ref.resource} addresses a collection, not "${ref.name}"`);
+    const query = new URLSearchParams();
+    setQuery(query, { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector });
+    return this.request({ method: 'DELETE', path: resourcePath(ref), query, body: deleteOptionsBody(options), idempotent: false });
   }
 
   resetConnection(): void {
@@ -251,10 +275,11 @@ class Http2RestClient implements RestClient {
     return this.connection.close();
   }
 
-  private headers(method: string, path: string, query: URLSearchParams | undefined, contentType?: string): OutgoingHttpHeaders {
+  private headers(method: string, path: string, query: URLSearchParams | undefined, contentType?: string, accept?: string): OutgoingHttpHeaders {
     const search = query?.toString();
     return {
       ...this.baseHeaders,
+      ...(accept ? { accept } : {}),
       [constants.HTTP2_HEADER_METHOD]: method,
       [constants.HTTP2_HEADER_PATH]: this.prefix + path + (search ? `?${search}` : ''),
       ...(contentType ? { 'content-type': contentType } : {}),
@@ -284,7 +309,7 @@ class Http2RestClient implements RestClient {
     try {
       const contentType = spec.body === undefined ? undefined : spec.contentType ?? 'application/json';
       const body = spec.body === undefined ? undefined : Buffer.from(typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body));
-      const headers = this.headers(spec.method, spec.path, spec.query, contentType);
+      const headers = this.headers(spec.method, spec.path, spec.query, contentType, spec.accept);
       for (let attempt = 1; ; attempt++) {
         if (state.timedOut) throw new RequestTimeoutError(`${spec.method} ${spec.path} timed out`);
         try {
@@ -305,8 +330,8 @@ class Http2RestClient implements RestClient {
   }
 
   /** Opens a watch stream, retrying once if the connection broke first; a non-2xx answer becomes an ApiStatusError. */
-  private async openWatch(path: string, query: URLSearchParams): Promise<OpenedStream> {
-    const headers = this.headers('GET', path, query);
+  private async openWatch(path: string, query: URLSearchParams, accept?: string): Promise<OpenedStream> {
+    const headers = this.headers('GET', path, query, undefined, accept);
     for (let attempt = 1; ; attempt++) {
       try {
         const opened = await this.connection.open({ headers });

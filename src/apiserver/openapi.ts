@@ -9,11 +9,25 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { KindRegistry, ResourceInfo } from '../api/registry.ts';
 import { loadSchemaFacts, type SchemaNode } from '../api/schema/facts.ts';
+import { encodeOpenApiV2Document } from './openapi-v2-proto.ts';
 
 type Json = any;
 
 const VERSION = 'v1.36.0';
 const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
+
+/** The Content-Type of a protobuf /openapi/v2 answer (kube-apiserver uses it for both Accept spellings). */
+export const OPENAPI_V2_PROTOBUF_CONTENT_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+export type OpenApiV2Format = 'json' | 'protobuf';
+
+/** One encoding of the v2 document, with what conditional requests need. */
+export interface OpenApiV2Body {
+  body: string | Uint8Array;
+  contentType: string;
+  /** Quoted; the same for both encodings (upstream varies the body by Accept, not the ETag). */
+  etag: string;
+  lastModified: Date;
+}
 
 export interface OpenApiOptions {
   registry: KindRegistry;
@@ -25,6 +39,8 @@ export class OpenApi {
   private readonly registry: KindRegistry;
   private readonly definitions: Record<string, SchemaNode>;
   private v2Text?: string;
+  private v2Meta?: { etag: string; lastModified: Date };
+  private v2Protobuf?: Uint8Array;
   private readonly v3Docs = new Map<string, { text: string; hash: string }>();
 
   constructor(options: OpenApiOptions) {
@@ -79,6 +95,15 @@ export class OpenApi {
       this.v2Text = JSON.stringify({ swagger: '2.0', info: { title: 'Kubernetes', version: VERSION }, paths, definitions: this.definitions });
     }
     return this.v2Text;
+  }
+
+  /** The v2 document in one format; each is built on first use and kept (a server's kinds do not change). */
+  v2Body(format: OpenApiV2Format): OpenApiV2Body {
+    const text = this.v2Document();
+    this.v2Meta ??= { etag: `"${createHash('sha512').update(text).digest('hex').toUpperCase()}"`, lastModified: new Date() };
+    if (format === 'json') return { body: text, contentType: 'application/json', ...this.v2Meta };
+    this.v2Protobuf ??= encodeOpenApiV2Document(JSON.parse(text));
+    return { body: this.v2Protobuf, contentType: OPENAPI_V2_PROTOBUF_CONTENT_TYPE, ...this.v2Meta };
   }
 }
 

@@ -11,7 +11,8 @@ describe('kubectl label, annotate, patch, replace, edit, scale, delete', () => {
   let server: ServerHandle;
   const json = (args: string[]) => JSON.parse(server.k([...args, '-o', 'json']));
   before(async () => {
-    server = await startServer({ apiOnly: true });
+    // The namespace controller alone: it finishes `kubectl delete namespace` and writes nothing else.
+    server = await startServer({ apiOnly: true, extraArgs: ['--controllers', 'namespace'] });
     server.k(['create', 'deployment', 'web', '--image=nginx:1.27', '--replicas=2']);
     server.k(['create', 'configmap', 'conf', '--from-literal=a=1']);
   });

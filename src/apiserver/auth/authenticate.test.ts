@@ -101,8 +101,8 @@ describe("authentication over real TLS", () => {
         rejectUnauthorized: false,
         allowHTTP1: true,
       },
-      (req, res) => {
-        const user = authenticate({ socket: req.socket, headers: req.headers });
+      async (req, res) => {
+        const user = await authenticate({ socket: req.socket, headers: req.headers });
         seen.push({ path: req.url, user: user?.username });
         if (user === undefined) {
           res.writeHead(401, { "content-type": "application/json" });

@@ -1,7 +1,10 @@
 // Request authentication: who is asking. Mirrors the Kubernetes union
-// authenticator for the two methods skiff supports — x509 client certificates
-// (user = CN, groups = O) and bearer tokens — tried in that order. A request that
-// neither identifies is anonymous (undefined) and the server answers 401.
+// authenticator for the methods skiff supports — x509 client certificates
+// (user = CN, groups = O), static bearer tokens, and service-account tokens
+// (JWTs, see service-account-tokens.ts) — tried in that order. A request that
+// none identifies is anonymous (undefined) and the server answers 401.
+// Certificates and static tokens answer synchronously; a service-account
+// token needs store lookups, so the answer may be a promise (callers await).
 //
 // Client certificates are verified by the TLS layer, not here: the HTTPS server
 // must be created with `ca` = the cluster CA ONLY, `requestCert: true` and
@@ -9,12 +12,15 @@
 // `socket.authorized` then says whether the presented chain ends at the cluster CA.
 
 import { createHash, timingSafeEqual } from "node:crypto";
+import { looksLikeJwt } from "./jwt.ts";
 import { ADMIN_USER, MASTERS_GROUP, type ClusterPki } from "./pki.ts";
 
 export interface UserInfo {
   username: string;
   groups: string[];
   uid?: string;
+  /** Extra attributes (service-account tokens: pod name/uid, credential id). */
+  extra?: Record<string, string[]>;
 }
 
 /** The subset of tls.PeerCertificate this module reads. */
@@ -38,7 +44,7 @@ export interface AuthRequestLike {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export type Authenticator = (req: AuthRequestLike) => UserInfo | undefined;
+export type Authenticator = (req: AuthRequestLike) => UserInfo | undefined | Promise<UserInfo | undefined>;
 
 export interface CreateAuthenticatorOptions {
   pki: Pick<ClusterPki, "adminToken">;
@@ -47,6 +53,8 @@ export interface CreateAuthenticatorOptions {
    * entries added or removed later take effect at once.
    */
   tokens?: Map<string, UserInfo>;
+  /** Verifies JWT bearer tokens that no static token matched. */
+  serviceAccountTokens?: { authenticate(token: string): Promise<UserInfo | undefined> };
 }
 
 export const AUTHENTICATED_GROUP = "system:authenticated";
@@ -73,12 +81,15 @@ export function createAuthenticator(options: CreateAuthenticatorOptions): Authen
     return found === undefined ? undefined : withAuthenticatedGroup(found);
   };
 
+  const serviceAccountTokens = options.serviceAccountTokens;
   return (req) => {
     const fromCert = userFromClientCertificate(req.socket);
     if (fromCert !== undefined) return fromCert;
     const token = bearerToken(req.headers["authorization"]);
-    if (token !== undefined) return byToken(token);
-    return undefined;
+    if (token === undefined) return undefined;
+    const user = byToken(token);
+    if (user !== undefined || serviceAccountTokens === undefined || !looksLikeJwt(token)) return user;
+    return serviceAccountTokens.authenticate(token);
   };
 }
 

@@ -62,7 +62,10 @@ describe("ensureClusterPki", () => {
     assert.match(pki.adminToken, /^[0-9a-f]{64}$/);
 
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
-    for (const file of [PKI_FILES.caKey, PKI_FILES.serverKey, PKI_FILES.adminKey, PKI_FILES.adminToken]) {
+    const signing = createPrivateKey(pki.serviceAccountKey);
+    assert.equal(signing.asymmetricKeyType, "rsa", "service-account tokens are RS256");
+    assert.equal(signing.asymmetricKeyDetails?.modulusLength, 2048);
+    for (const file of [PKI_FILES.caKey, PKI_FILES.serverKey, PKI_FILES.adminKey, PKI_FILES.adminToken, PKI_FILES.serviceAccountKey]) {
       assert.equal((await stat(join(dir, file))).mode & 0o777, 0o600, file);
     }
     assert.equal(await readFile(join(dir, PKI_FILES.caCert), "utf8"), pki.caCert);

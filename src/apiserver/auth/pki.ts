@@ -4,12 +4,14 @@
 // earlier keep working across restarts.
 //
 // Keys are ECDSA P-256: generating one takes well under a millisecond (RSA-2048
-// takes ~50-100 ms each), and every Kubernetes client accepts them.
+// takes ~50-100 ms each), and every Kubernetes client accepts them. The one RSA
+// key is the service-account token signing key (generated once per cluster).
 
 import "reflect-metadata"; // @peculiar/x509 uses tsyringe, which needs the Reflect polyfill.
 import * as x509 from "@peculiar/x509";
 import {
   createPrivateKey,
+  generateKeyPair as generateNodeKeyPair,
   randomBytes,
   webcrypto,
   X509Certificate as NodeX509Certificate,
@@ -19,6 +21,7 @@ import { chmod, mkdir, readFile } from "node:fs/promises";
 import { isIP, isIPv6 } from "node:net";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { writeFileAtomic } from "./atomic-file.ts";
 
 /** PEM strings of the cluster's credentials. */
@@ -30,6 +33,8 @@ export interface ClusterPki {
   adminCert: string;
   adminKey: string;
   adminToken: string;
+  /** RSA private key (PKCS#8 PEM) that signs service-account tokens (RS256, as upstream). */
+  serviceAccountKey: string;
 }
 
 export interface EnsureClusterPkiOptions {
@@ -67,6 +72,7 @@ export const PKI_FILES = {
   adminCert: "admin.crt",
   adminKey: "admin.key",
   adminToken: "admin.token",
+  serviceAccountKey: "service-account.key",
 } as const;
 
 /** Names every in-cluster client and every local user may dial. */
@@ -94,6 +100,7 @@ const PUBLIC_MODE = 0o644;
 const DIR_MODE = 0o700;
 
 const webCrypto = webcrypto as unknown as Crypto;
+const generateRsaKeyPair = promisify(generateNodeKeyPair);
 const EC_KEY_ALGORITHM: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
 
 interface SigningKey {
@@ -169,6 +176,7 @@ export async function ensureClusterPki(options: EnsureClusterPkiOptions): Promis
   });
 
   const adminToken = await loadOrCreateToken(join(dir, PKI_FILES.adminToken));
+  const serviceAccountKey = await loadOrCreateServiceAccountKey(join(dir, PKI_FILES.serviceAccountKey));
 
   return {
     caCert: ca.certPem,
@@ -178,6 +186,7 @@ export async function ensureClusterPki(options: EnsureClusterPkiOptions): Promis
     adminCert: admin.cert,
     adminKey: admin.key,
     adminToken,
+    serviceAccountKey,
   };
 }
 
@@ -515,6 +524,30 @@ async function loadOrCreateToken(path: string): Promise<string> {
   const token = randomBytes(32).toString("hex");
   await writeFileAtomic(path, token + "\n", { mode: SECRET_MODE });
   return token;
+}
+
+/**
+ * The service-account signing key. RSA, not ECDSA like the certificates: RS256 is
+ * the one algorithm every JWT consumer of Kubernetes tokens accepts. Kept across
+ * restarts (tokens already handed to pods must stay valid); an unreadable or
+ * non-RSA file is replaced, which invalidates the tokens it signed.
+ */
+async function loadOrCreateServiceAccountKey(path: string): Promise<string> {
+  const existing = await readOptional(path);
+  if (existing !== undefined) {
+    try {
+      if (createPrivateKey(existing).asymmetricKeyType === "rsa") {
+        await chmod(path, SECRET_MODE);
+        return existing;
+      }
+    } catch {
+      // unreadable: replaced below
+    }
+  }
+  const { privateKey } = await generateRsaKeyPair("rsa", { modulusLength: 2048 });
+  const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  await writeFileAtomic(path, pem, { mode: SECRET_MODE });
+  return pem;
 }
 
 async function readOptional(path: string): Promise<string | undefined> {

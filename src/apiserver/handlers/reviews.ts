@@ -2,7 +2,7 @@
 // (`kubectl auth can-i`), SelfSubjectReview (`kubectl auth whoami`) and
 // TokenReview. Authorization today: every authenticated user may do
 // everything (RBAC enforcement comes with its own issue), so reviews say so.
-import type { Authenticator } from '../auth/authenticate.ts';
+import type { Authenticator, UserInfo } from '../auth/authenticate.ts';
 import { sendJson } from '../http/respond.ts';
 import type { RequestContext } from './context.ts';
 import { readObject } from './input.ts';
@@ -27,11 +27,11 @@ export async function handleReview(ctx: RequestContext, authenticate: Authentica
   let status: Record<string, unknown>;
   switch (resource.kind) {
     case 'SelfSubjectReview':
-      status = { userInfo: { username: ctx.user.username, groups: ctx.user.groups, ...(ctx.user.uid ? { uid: ctx.user.uid } : {}) } };
+      status = { userInfo: userInfoOf(ctx.user) };
       break;
     case 'TokenReview': {
-      const user = authenticate({ socket: undefined, headers: { authorization: `Bearer ${String(spec.token ?? '')}` } });
-      status = user ? { authenticated: true, user: { username: user.username, groups: user.groups } } : { authenticated: false, error: 'invalid bearer token' };
+      const user = await authenticate({ socket: undefined, headers: { authorization: `Bearer ${String(spec.token ?? '')}` } });
+      status = user ? { authenticated: true, user: userInfoOf(user) } : { authenticated: false, error: 'invalid bearer token' };
       break;
     }
     case 'SelfSubjectRulesReview':
@@ -45,4 +45,14 @@ export async function handleReview(ctx: RequestContext, authenticate: Authentica
       status = { allowed: true, reason: 'skiff: every authenticated user is authorized (RBAC is not enforced yet)' };
   }
   sendJson(ctx.res, 201, { ...review, metadata: { ...review.metadata, creationTimestamp: null }, status });
+}
+
+/** authentication.k8s.io/v1 UserInfo: uid and extra only when set. */
+function userInfoOf(user: UserInfo): Record<string, unknown> {
+  return {
+    username: user.username,
+    ...(user.uid ? { uid: user.uid } : {}),
+    groups: user.groups,
+    ...(user.extra && Object.keys(user.extra).length > 0 ? { extra: user.extra } : {}),
+  };
 }

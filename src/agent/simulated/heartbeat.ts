@@ -19,6 +19,8 @@ export interface HeartbeatOptions {
   statusIntervalMs: number;
   now: () => Date;
   warn: (message: string) => void;
+  /** A paused node beats again (its status is refreshed on the next beat; pods may need their readiness back). */
+  onResume?: (nodeName: string) => void;
 }
 
 export interface HeartbeatStats {
@@ -34,6 +36,8 @@ interface NodeState {
   busy: boolean;
   lastStatusAt: number;
   retired: boolean;
+  /** Heartbeats held back on request (tests of node failure): no lease renewals, no status. */
+  paused: boolean;
 }
 
 /** At most this many timer ticks per interval, however many nodes there are. */
@@ -42,6 +46,7 @@ const MAX_SLICES = 20;
 export class NodeHeartbeats {
   private readonly options: HeartbeatOptions;
   private readonly states: NodeState[];
+  private readonly byName = new Map<string, NodeState>();
   private readonly slices: number;
   private timer: NodeJS.Timeout | undefined;
   private tick = 0;
@@ -52,7 +57,8 @@ export class NodeHeartbeats {
   constructor(options: HeartbeatOptions) {
     this.options = options;
     const started = options.now().getTime();
-    this.states = options.nodes.map((node) => ({ node, busy: false, lastStatusAt: started, retired: false }));
+    this.states = options.nodes.map((node) => ({ node, busy: false, lastStatusAt: started, retired: false, paused: false }));
+    for (const state of this.states) this.byName.set(state.node.identity.name, state);
     this.slices = Math.max(1, Math.min(MAX_SLICES, options.nodes.length));
   }
 
@@ -69,12 +75,27 @@ export class NodeHeartbeats {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /**
+   * Hold back (or resume) one node's heartbeats, as if its kubelet lost the
+   * API server. On resume the status is written on the very next beat, as a
+   * kubelet that notices the node controller's Unknown conditions does.
+   */
+  setPaused(nodeName: string, paused: boolean): void {
+    const state = this.byName.get(nodeName);
+    if (!state || state.paused === paused) return;
+    state.paused = paused;
+    this.options.warn(`node ${nodeName}: heartbeats ${paused ? 'paused' : 'resumed'}`);
+    if (paused) return;
+    state.lastStatusAt = -Infinity;
+    this.options.onResume?.(nodeName);
+  }
+
   private beat(): void {
     const slice = this.tick++ % this.slices;
     for (let i = slice; i < this.states.length; i += this.slices) {
       const state = this.states[i]!;
       // A node whose last heartbeat is still waiting (slow server) skips a beat rather than piling up.
-      if (state.retired || state.busy) continue;
+      if (state.retired || state.busy || state.paused) continue;
       state.busy = true;
       const work = this.options.limiter.run(() => this.heartbeat(state)).finally(() => {
         state.busy = false;
@@ -85,7 +106,7 @@ export class NodeHeartbeats {
   }
 
   private async heartbeat(state: NodeState): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || state.paused) return;
     try {
       await this.renewLease(state);
       const now = this.options.now().getTime();

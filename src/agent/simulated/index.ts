@@ -14,12 +14,14 @@ import { NodeHeartbeats, type HeartbeatStats } from './heartbeat.ts';
 import { formatCidr, nodeInternalIp, nodeMaskSize, nodePodCidr, parseCidr } from './ipam.ts';
 import { Limiter } from './limiter.ts';
 import { newBootId, nodeLabels, type SimulatedNodeIdentity } from './node-object.ts';
+import { watchPausedNodes } from './pause.ts';
 import { PodSimulator, type PodStats } from './pods.ts';
 import { registerNodes } from './register.ts';
 
 export { parseSimulatedNodesFlag, DEFAULT_SIMULATED_CAPACITY, MAX_SIMULATED_NODES } from './flag.ts';
 export type { SimulatedCapacity, SimulatedNodesSpec } from './flag.ts';
 export { SIMULATED_LABEL, ZONE_LABEL, REGION_LABEL, zoneName } from './node-object.ts';
+export { HEARTBEAT_LABEL, HEARTBEAT_PAUSED } from './pause.ts';
 
 export interface SimulatedNodesOptions {
   client: ApiClient;
@@ -131,14 +133,16 @@ export async function startSimulatedNodes(options: SimulatedNodesOptions): Promi
   const limiter = new Limiter(options.maxInFlight ?? 16);
   const registered = await registerNodes({ client, limiter, nodes: identities, now });
 
+  const pods = new PodSimulator({ client, limiter, nodes: registered, now, warn });
   const heartbeats = new NodeHeartbeats({
     client, limiter, nodes: registered, now, warn,
     intervalMs: options.heartbeatIntervalMs ?? 10_000,
     statusIntervalMs: options.statusIntervalMs ?? 60_000,
+    onResume: (nodeName) => pods.nodeResumed(nodeName),
   });
-  const pods = new PodSimulator({ client, limiter, nodes: registered, now, warn });
   heartbeats.start();
   pods.start();
+  const paused = watchPausedNodes({ client, warn, setPaused: (name, value) => heartbeats.setPaused(name, value) });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -148,6 +152,7 @@ export async function startSimulatedNodes(options: SimulatedNodesOptions): Promi
     idle: () => pods.idle(),
     stats: () => ({ nodes: count, heartbeats: { ...heartbeats.stats, retired: [...heartbeats.stats.retired] }, pods: pods.podStats() }),
     stop() {
+      paused.stop();
       stopping ??= Promise.all([heartbeats.stop(), pods.stop()]).then(() => undefined);
       return stopping;
     },

@@ -82,7 +82,7 @@ function gateMessage(type: string, condition: Condition | undefined): string {
  * status does not change (the scheduler's PodScheduled, for one). Ready
  * waits for every readiness gate to be True, as the kubelet's does.
  */
-function runningConditions(pod: KubeObject, now: string): Condition[] {
+export function runningConditions(pod: KubeObject, now: string): Condition[] {
   const generation = pod.metadata.generation;
   const existing = ((pod.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter((c) => c && typeof c.type === 'string');
   const byType = new Map(existing.map((c) => [c.type, c]));
@@ -145,6 +145,18 @@ export function runningPodStatus(options: { pod: KubeObject; podIp: string; host
     ...(initContainerStatuses.length ? { initContainerStatuses } : {}),
     containerStatuses,
   };
+}
+
+/**
+ * A running pod whose Ready condition someone else turned False (the node
+ * lifecycle controller, while the node was silent): the kubelet's next
+ * status sync reports it as it is again.
+ */
+export function lostReadiness(pod: KubeObject): boolean {
+  if (pod.metadata.deletionTimestamp || podPhase(pod) !== 'Running') return false;
+  const conditions = (pod.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
+  const ready = conditions.find((c) => c.type === 'Ready');
+  return ready?.status === 'False' && ready.reason !== 'ReadinessGatesNotReady';
 }
 
 /** hostNetwork pods share the node's address instead of getting one from the pod range. */

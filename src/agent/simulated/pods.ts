@@ -9,7 +9,7 @@
 import { ApiStatusError, isConflict, isNotFound, resources, type ApiClient, type KubeObject, type WatchStream } from '../../client/interface.ts';
 import { parseCidr, PodIpPool } from './ipam.ts';
 import { KeyedQueue, type Limiter } from './limiter.ts';
-import { decidePodAction, isTerminal, podIpOf, podNodeName, runningPodStatus, usesHostNetwork } from './pod-status.ts';
+import { decidePodAction, isTerminal, lostReadiness, podIpOf, podNodeName, rfc3339, runningConditions, runningPodStatus, usesHostNetwork } from './pod-status.ts';
 import type { RegisteredNode } from './register.ts';
 
 export interface PodSimulatorOptions {
@@ -61,6 +61,8 @@ export class PodSimulator {
    * kubelet retries until the pod is gone — once per change, never in a loop.
    */
   private readonly deleting = new Map<string, string | undefined>();
+  /** Pods of a node whose heartbeats just resumed: their readiness is re-reported once. */
+  private readonly recheckReady = new Set<string>();
   private readonly queue: KeyedQueue;
   private readonly abort = new AbortController();
   private watch: WatchStream | undefined;
@@ -108,6 +110,19 @@ export class PodSimulator {
     await this.loop;
     // Writes already sent finish, so the caller may close the client next.
     await this.queue.idle();
+  }
+
+  /**
+   * A node's heartbeats resumed: like a kubelet's status sync after it
+   * reconnects, report Ready again for its running pods that were marked
+   * not ready while it was silent.
+   */
+  nodeResumed(nodeName: string): void {
+    for (const [key, pod] of this.cache) {
+      if (podNodeName(pod) !== nodeName) continue;
+      this.recheckReady.add(key);
+      this.queue.add(key);
+    }
   }
 
   podStats(): PodStats {
@@ -236,6 +251,7 @@ export class PodSimulator {
     this.cache.delete(key);
     this.started.delete(uid);
     this.deleting.delete(uid);
+    this.recheckReady.delete(key);
     this.queue.forget(key);
     const node = this.nodes.get(podNodeName(pod) ?? '');
     if (node) {
@@ -260,6 +276,23 @@ export class PodSimulator {
     const action = decidePodAction(pod);
     if (action.kind === 'finish-deletion') await this.finishDeletion(pod);
     else if (action.kind === 'start') await this.startPod(key, pod);
+    else if (this.recheckReady.delete(key) && lostReadiness(pod)) await this.restoreReady(key, pod);
+  }
+
+  private async restoreReady(key: string, pod: KubeObject): Promise<void> {
+    const ref = { ...resources.pods, namespace: pod.metadata.namespace, name: pod.metadata.name, subresource: 'status' };
+    try {
+      await this.options.client.patch(ref, 'merge', {
+        metadata: { resourceVersion: pod.metadata.resourceVersion },
+        status: { conditions: runningConditions(pod, rfc3339(this.options.now())) },
+      });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if (!isConflict(error)) throw error;
+      this.stats.conflicts++;
+      this.recheckReady.add(key);
+      await this.reread(key, pod);
+    }
   }
 
   private async finishDeletion(pod: KubeObject): Promise<void> {

@@ -19,6 +19,7 @@ import {
   validateStatefulSetUpdate,
 } from './apps.ts';
 import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
+import { validateLimitRange } from './limit-range.ts';
 import {
   validateHorizontalPodAutoscaler, validateIngress, validateNetworkPolicy, validatePodDisruptionBudget,
   validatePriorityClass, validatePriorityClassUpdate, validateRoleBinding, validateRoleBindingUpdate,
@@ -65,6 +66,7 @@ const rules: Record<string, KindRules> = {
   '/ReplicationController': { create: validateReplicationController },
   '/Node': { create: validateNode, update: validateNodeUpdate },
   '/Endpoints': { create: validateEndpoints },
+  '/LimitRange': { create: validateLimitRange },
   '/Binding': { noMetadata: true },
   'apps/Deployment': { create: validateDeployment, update: validateDeploymentUpdate },
   'apps/ReplicaSet': { create: validateReplicaSet, update: validateReplicaSetUpdate },

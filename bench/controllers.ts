@@ -255,6 +255,8 @@ async function run(tempRoot: string): Promise<PhaseResult[]> {
     benchClient = createRestClient({ ...connection, userAgent: 'bench-controllers' });
     await waitForNodes(benchClient);
     await benchClient.create({ group: '', version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+    // Pods need their ServiceAccount; the server runs no serviceaccount controller here.
+    await benchClient.create({ group: '', version: 'v1', resource: 'serviceaccounts', namespace: NAMESPACE }, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
 
     const counts = new Counts();
     cmClient = createRestClient({ ...connection, userAgent: 'bench-controllers/controller-manager' });

@@ -83,6 +83,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     }
     for (const name of NAMESPACES) {
       await client.expect('POST', '/api/v1/namespaces', 201, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      // Pods need their ServiceAccount; without a controller manager nothing else makes it (409: the controller was first).
+      const account = await client.request('POST', `/api/v1/namespaces/${name}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+      if (account.status !== 201 && account.status !== 409) throw new Error(`creating ServiceAccount ${name}/default: HTTP ${account.status}: ${account.body.slice(0, 300)}`);
     }
     watcher = new PodWatcher(client, log);
     await watcher.start(Math.ceil(deadline.left() / 1000) + 60);

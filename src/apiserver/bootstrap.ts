@@ -1,4 +1,5 @@
-// Objects every cluster has from its first start: the four system namespaces,
+// Objects every cluster has from its first start: the four system namespaces
+// (each with its `default` ServiceAccount),
 // the system PriorityClasses and the `kubernetes` Service (first service IP, port 443) with Endpoints and
 // an EndpointSlice pointing at the advertised API address. Idempotent: runs at
 // every start and only creates or corrects what is missing or stale.
@@ -22,6 +23,9 @@ export async function bootstrapCluster(options: BootstrapOptions): Promise<void>
   const { parts } = options;
   for (const name of SYSTEM_NAMESPACES) {
     await ensure(parts, '', 'v1', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    // The serviceaccount controller makes these too; a server without controllers
+    // still needs them, since pods cannot be created without their ServiceAccount.
+    await ensure(parts, '', 'v1', 'serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
   }
   for (const pc of SYSTEM_PRIORITY_CLASSES) {
     await ensure(parts, 'scheduling.k8s.io', 'v1', 'priorityclasses', {

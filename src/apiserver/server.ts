@@ -8,6 +8,7 @@ import type { Store } from '../storage/interface.ts';
 import { defaultAdmissionChain } from './admission/plugins.ts';
 import { createAuthenticator, type Authenticator, type UserInfo } from './auth/authenticate.ts';
 import type { ClusterPki } from './auth/pki.ts';
+import { ServiceAccountTokens, type ObjectLookup } from './auth/service-account-tokens.ts';
 import { bootstrapCluster } from './bootstrap.ts';
 import { Discovery, wantsAggregated } from './discovery.ts';
 import { errors } from './errors.ts';
@@ -22,8 +23,8 @@ import { handleCreate, handleUpdate } from './handlers/write.ts';
 import type { ServerRequest } from './http/body.ts';
 import { sendError, sendJson, sendText, toApiError, type ServerReply } from './http/respond.ts';
 import { ApiMetrics } from './metrics.ts';
-import { NamespaceFinalizer } from './namespace-finalizer.ts';
 import { OpenApi } from './openapi.ts';
+import { serveOpenApiV2 } from './openapi-v2-serve.ts';
 import { ResourceStore } from './registry/resource-store.ts';
 import { ServiceAllocations } from './registry/service-allocations.ts';
 import { Strategy } from './registry/strategy.ts';
@@ -59,15 +60,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const registry: KindRegistry = builtinKinds();
   const store = new ResourceStore(options.store);
   const services = new ServiceAllocations({ serviceCidr: options.serviceCidr ?? '10.43.0.0/16', nodePortRange: options.nodePortRange });
-  const parts: ServerParts = { registry, store, strategy: new Strategy({ services }), admission: defaultAdmissionChain() };
+  const serviceAccountTokens = new ServiceAccountTokens({ signingKey: options.pki.serviceAccountKey, lookup: storeLookup(registry, store) });
+  const parts: ServerParts = { registry, store, strategy: new Strategy({ services }), admission: defaultAdmissionChain(), serviceAccountTokens };
   const serviceInfo = registry.lookup('', 'v1', 'services')!;
   services.rebuild((await store.list(serviceInfo, {})).items);
 
   const discovery = new Discovery(registry);
   const openapi = new OpenApi({ registry, descriptionsFile: options.openapiDescriptions });
-  const authenticate = createAuthenticator({ pki: options.pki, tokens: options.tokens });
+  const authenticate = createAuthenticator({ pki: options.pki, tokens: options.tokens, serviceAccountTokens });
   const metrics = new ApiMetrics();
-  const namespaceFinalizer = new NamespaceFinalizer({ parts });
   let ready = false;
 
   const server: Http2SecureServer = createSecureServer({
@@ -81,7 +82,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     // (a few thousand nodes) is being written; clients multiplex everything on one session.
     maxSessionMemory: 256,
   });
-  const router = new Router({ parts, discovery, openapi, authenticate, metrics, isReady: () => ready, namespaceFinalizer });
+  const router = new Router({ parts, discovery, openapi, authenticate, metrics, isReady: () => ready });
   server.on('request', (req, res) => void router.handle(req as unknown as ServerRequest, res as unknown as ServerReply));
   // Idle keep-alive connections must not hold the process open at close.
   const sessions = new Set<{ destroy(): void }>();
@@ -100,7 +101,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   });
   const port = (server.address() as AddressInfo).port;
   await bootstrapCluster({ parts, advertiseAddress: options.advertiseAddress, securePort: port, kubernetesServiceIp: services.clusterIps.addressAt(1) });
-  namespaceFinalizer.start();
   ready = true;
 
   return {
@@ -108,7 +108,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     parts,
     async close() {
       ready = false;
-      await namespaceFinalizer.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.destroy();
       await closed;
@@ -123,7 +122,6 @@ interface RouterOptions {
   authenticate: Authenticator;
   metrics: ApiMetrics;
   isReady: () => boolean;
-  namespaceFinalizer: NamespaceFinalizer;
 }
 
 class Router {
@@ -157,7 +155,7 @@ class Router {
       this.serveHealthOrVersion(res, path);
       return;
     }
-    const user = this.o.authenticate({ socket: connectionOf(req), headers: req.headers });
+    const user = await this.o.authenticate({ socket: connectionOf(req), headers: req.headers });
     if (!user) throw errors.unauthorized();
     if (path === '/metrics') {
       const { contentType, text } = await this.o.metrics.render();
@@ -165,7 +163,7 @@ class Router {
       res.end(text);
       return;
     }
-    if (path.startsWith('/openapi/')) return this.serveOpenApi(res, path);
+    if (path.startsWith('/openapi/')) return this.serveOpenApi(req, res, path);
     if (!info.isResourceRequest) return this.serveDiscovery(req, res, path, info);
 
     const resource = this.o.parts.registry.lookup(info.group, info.version, info.resource!);
@@ -190,10 +188,7 @@ class Router {
       case 'patch':
         if (!info.name) throw errors.methodNotAllowed();
         return info.verb === 'update' ? handleUpdate(ctx) : handlePatch(ctx);
-      case 'delete':
-        await handleDelete(ctx);
-        if (resource.kind === 'Namespace') this.o.namespaceFinalizer.trigger();
-        return;
+      case 'delete': return handleDelete(ctx);
       case 'deletecollection': return handleDeleteCollection(ctx);
       default: throw errors.methodNotAllowed();
     }
@@ -211,9 +206,9 @@ class Router {
     sendText(res, 200, 'ok');
   }
 
-  private serveOpenApi(res: ServerReply, path: string): void {
+  private serveOpenApi(req: ServerRequest, res: ServerReply, path: string): void {
     if (path === '/openapi/v2') {
-      sendJson(res, 200, this.o.openapi.v2Document());
+      serveOpenApiV2({ openapi: this.o.openapi, req, res });
       return;
     }
     if (path === '/openapi/v3') {
@@ -247,6 +242,18 @@ class Router {
     if (!text) throw errors.pageNotFound(path);
     sendJson(res, 200, text);
   }
+}
+
+/** Reads for the service-account token authenticator: the object, or undefined when it does not exist. */
+function storeLookup(registry: KindRegistry, store: ResourceStore): ObjectLookup {
+  return async ({ resource, namespace, name }) => {
+    try {
+      return await store.get(registry.lookup('', 'v1', resource)!, namespace, name);
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
+  };
 }
 
 /** The TLS connection of a request: stable across the requests of an HTTP/2 session. */

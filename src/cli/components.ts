@@ -6,6 +6,7 @@ import { startSimulatedNodes, type SimulatedNodesSpec } from '../agent/simulated
 import type { SchedulerConfiguration } from '../scheduler/config.ts';
 import { startScheduler } from '../scheduler/scheduler.ts';
 import { startControllerManager } from '../controllers/manager.ts';
+import type { ControllerTuning } from '../controllers/framework/controller.ts';
 
 export interface ComponentsOptions {
   /** https://127.0.0.1:PORT of the API server. */
@@ -21,10 +22,22 @@ export interface ComponentsOptions {
   scheduler?: boolean;
   /** --controllers: "*" (default), "*,-deployment", "replicaset,deployment" … ; "" disables the controller manager. */
   controllers?: string;
+  /** --node-monitor-grace-period, --node-eviction-rate, --terminated-pod-gc-threshold … */
+  controllerTuning?: ControllerTuning;
 }
 
 export interface RunningComponents {
   stop(): Promise<void>;
+}
+
+/**
+ * Hollow nodes renew their Lease every 10 s, as kubelets do — or, under a
+ * --node-monitor-grace-period shorter than 40 s, four times per grace period,
+ * so a short grace (tests) marks only the nodes that really stopped.
+ */
+function simulatedHeartbeatMs(tuning: ControllerTuning | undefined): number {
+  const grace = tuning?.nodeMonitorGracePeriodMs;
+  return grace === undefined ? 10_000 : Math.max(100, Math.min(10_000, Math.floor(grace / 4)));
 }
 
 export async function startComponents(options: ComponentsOptions): Promise<RunningComponents> {
@@ -47,7 +60,7 @@ export async function startComponents(options: ComponentsOptions): Promise<Runni
     }
     if (options.controllers !== '') {
       // Leader election on a Lease, so several servers on one datastore run one manager at a time.
-      const manager = await startControllerManager({ client: clientFor('kube-controller-manager'), controllers: options.controllers ?? '*', leaderElection: true });
+      const manager = await startControllerManager({ client: clientFor('kube-controller-manager'), controllers: options.controllers ?? '*', rootCaCert: options.caCert, tuning: options.controllerTuning, leaderElection: true });
       stoppers.push(() => manager.stop());
     }
     if (options.simulatedNodes) {
@@ -56,6 +69,7 @@ export async function startComponents(options: ComponentsOptions): Promise<Runni
         count: options.simulatedNodes.count,
         capacity: options.simulatedNodes.capacity,
         clusterCidr: options.clusterCidr,
+        heartbeatIntervalMs: simulatedHeartbeatMs(options.controllerTuning),
         warn: (message) => console.error(`simulated nodes: ${message}`),
       });
       stoppers.push(() => sim.stop());

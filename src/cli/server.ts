@@ -9,12 +9,13 @@ import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.
 import { startApiServer } from '../apiserver/server.ts';
 import { parseSimulatedNodesFlag } from '../agent/simulated/index.ts';
 import { startComponents } from './components.ts';
+import { addControllerTuningOptions, controllerTuningFromFlags, type ControllerTuningFlags } from './controller-flags.ts';
 import { parseSchedulerConfiguration } from '../scheduler/config.ts';
 import { parseControllersFlag } from '../controllers/registry.ts';
 import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
 import type { Store } from '../storage/interface.ts';
 
-export interface ServerFlags {
+export interface ServerFlags extends ControllerTuningFlags {
   dataDir: string;
   bindAddress?: string;
   advertiseAddress?: string;
@@ -45,7 +46,7 @@ export function detectNodeIp(): string {
 }
 
 export function serverCommand(): Command {
-  return new Command('server')
+  return addControllerTuningOptions(new Command('server'))
     .description('Run the control plane: API server with the embedded store')
     .option('--data-dir <dir>', 'state directory (certificates, database)', defaultDataDir())
     .option('--bind-address <ip>', 'address to listen on (default: all addresses)')
@@ -81,6 +82,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
   // Parse component flags before anything is created, so a typo fails fast.
   const simulatedNodes = flags.simulatedNodes ? parseSimulatedNodesFlag(flags.simulatedNodes) : undefined;
   parseControllersFlag(flags.controllers); // a typo fails before anything starts
+  const controllerTuning = controllerTuningFromFlags(flags);
   const schedulerConfig = flags.schedulerConfig ? parseSchedulerConfiguration(readFileSync(flags.schedulerConfig, 'utf8')) : undefined;
   const dataDir = resolve(flags.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -112,6 +114,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     schedulerConfig,
     scheduler: !flags.disableScheduler,
     controllers: flags.controllers,
+    controllerTuning,
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfigPath, renderKubeconfig({

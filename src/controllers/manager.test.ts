@@ -7,7 +7,7 @@ import { resources, type ApiClient, type KubeObject } from '../client/interface.
 import { createLeaderElector, type LeaseSpec } from './framework/leader-election.ts';
 import type { ReplicaSet } from './framework/types.ts';
 import { CONTROLLER_MANAGER_LEASE, startControllerManager, type ControllerManager } from './manager.ts';
-import { enabledControllers, isControllerEnabled, parseControllersFlag } from './registry.ts';
+import { controllerDescriptors, enabledControllers, isControllerEnabled, parseControllersFlag } from './registry.ts';
 import { newClient, quietLogger, sleep, startFakeNodes, waitFor, type FakeNodes } from './testing/harness.ts';
 import { startInProcessServer, type InProcessServer } from '../../test/support/in-process-server.ts';
 
@@ -28,8 +28,12 @@ describe('--controllers', () => {
     assert.equal(isControllerEnabled('deployment', ['replicaset']), false);
     assert.equal(isControllerEnabled('tokencleaner', ['*']), false, 'off by default');
     assert.equal(isControllerEnabled('tokencleaner', ['*', 'tokencleaner']), true);
-    assert.deepEqual(enabledControllers('*,-cronjob').map((d) => d.name), ['replicaset', 'replicationcontroller', 'deployment', 'daemonset', 'statefulset', 'job', 'ttl-after-finished']);
-    assert.deepEqual(enabledControllers('*,-deployment').map((d) => d.name), ['replicaset', 'replicationcontroller', 'daemonset', 'statefulset', 'job', 'cronjob', 'ttl-after-finished']);
+    // "*" is every registered controller not off by default, in registry order; "-x" removes x.
+    const all = controllerDescriptors.filter((d) => !d.disabledByDefault).map((d) => d.name);
+    assert.ok(all.includes('cronjob') && all.includes('deployment'));
+    assert.deepEqual(enabledControllers('*').map((d) => d.name), all);
+    assert.deepEqual(enabledControllers('*,-cronjob').map((d) => d.name), all.filter((n) => n !== 'cronjob'));
+    assert.deepEqual(enabledControllers('*,-deployment').map((d) => d.name), all.filter((n) => n !== 'deployment'));
     assert.deepEqual(enabledControllers('deployment').map((d) => d.name), ['deployment']);
     assert.deepEqual(enabledControllers('cronjob,job').map((d) => d.name), ['job', 'cronjob']);
   });

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ApiClient } from '../client/interface.ts';
-import { defaultLogger, type Logger, type RunningController } from './framework/controller.ts';
+import { defaultLogger, type ControllerTuning, type Logger, type RunningController } from './framework/controller.ts';
 import { createSharedInformers, type SharedInformers } from './framework/informers.ts';
 import { createLeaderElector, type LeaderElector } from './framework/leader-election.ts';
 import { enabledControllers } from './registry.ts';
@@ -28,6 +28,10 @@ export interface ControllerManagerOptions {
   leaderElection?: boolean;
   /** Workers per controller (default 5). */
   workers?: number;
+  /** The cluster CA (PEM) published as ConfigMap kube-root-ca.crt in every namespace. */
+  rootCaCert?: string;
+  /** Timing and rate flags (--node-monitor-grace-period, --node-eviction-rate, --terminated-pod-gc-threshold …). */
+  tuning?: ControllerTuning;
   /** This candidate's identity on the Lease (default hostname_uuid). */
   identity?: string;
   /** Lease timing (defaults 15 s lease, 10 s renew deadline, 2 s retry); tests shorten them. */
@@ -61,7 +65,7 @@ export async function startControllerManager(options: ControllerManagerOptions):
   const startTerm = () => {
     if (term) return;
     const informers = createSharedInformers({ client: options.client, logger });
-    const controllers = descriptors.map((d) => d.create({ client: options.client, informers, workers: options.workers, logger }));
+    const controllers = descriptors.map((d) => d.create({ client: options.client, informers, workers: options.workers, rootCaCert: options.rootCaCert, logger, tuning: options.tuning }));
     informers.start();
     const runs = controllers.map((c) => c.run().catch((error) => logger.warn(`controller ${c.name} stopped: ${(error as Error)?.stack ?? error}`)));
     term = { informers, controllers, runs };

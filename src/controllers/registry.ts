@@ -10,11 +10,22 @@ import type { ControllerOptions, RunningController } from './framework/controlle
 import { CronJobController } from './cronjob/controller.ts';
 import { DaemonSetController } from './daemonset/controller.ts';
 import { DeploymentController } from './deployment/controller.ts';
+import { DisruptionController } from './disruption/controller.ts';
+import { EndpointController } from './endpoint/controller.ts';
+import { EndpointSliceController } from './endpointslice/controller.ts';
+import { GarbageCollector } from './garbagecollector/controller.ts';
 import { JobController } from './job/controller.ts';
+import { NodeLifecycleController } from './nodelifecycle/controller.ts';
+import { PodGcController } from './podgc/controller.ts';
+import { NamespaceController } from './namespace/controller.ts';
 import { TtlAfterFinishedController } from './job/ttlafterfinished.ts';
 import { ReplicaSetController } from './replicaset/controller.ts';
+import { ResourceQuotaController } from './resourcequota/controller.ts';
+import { RootCaCertPublisher } from './root-ca-cert-publisher/controller.ts';
+import { ServiceAccountsController } from './serviceaccount/controller.ts';
 import { replicaSetKind, replicationControllerKind } from './replicaset/kinds.ts';
 import { StatefulSetController } from './statefulset/controller.ts';
+import { TaintEvictionController } from './tainteviction/controller.ts';
 
 export interface ControllerDescriptor {
   name: string;
@@ -32,17 +43,28 @@ export const controllerDescriptors: readonly ControllerDescriptor[] = [
   { name: 'job', create: (options) => new JobController(options) },
   { name: 'cronjob', create: (options) => new CronJobController(options) },
   { name: 'ttl-after-finished', create: (options) => new TtlAfterFinishedController(options) },
+  { name: 'nodelifecycle', create: (options) => new NodeLifecycleController(options) },
+  { name: 'taint-eviction', create: (options) => new TaintEvictionController(options) },
+  { name: 'podgc', create: (options) => new PodGcController(options) },
+  { name: 'resourcequota', create: (options) => new ResourceQuotaController(options) },
+  { name: 'serviceaccount', create: (options) => new ServiceAccountsController(options) },
+  { name: 'root-ca-cert-publisher', create: (options) => new RootCaCertPublisher(options) },
+  { name: 'namespace', create: (options) => new NamespaceController(options) },
+  { name: 'disruption', create: (options) => new DisruptionController(options) },
+  { name: 'endpoint', create: (options) => new EndpointController(options) },
+  { name: 'endpointslice', create: (options) => new EndpointSliceController(options) },
+  { name: 'garbagecollector', create: (options) => new GarbageCollector(options) },
 ];
 
 /** kube-controller-manager's other controllers: valid in --controllers, not implemented (yet). */
 export const PLANNED_CONTROLLERS: readonly string[] = [
   'attachdetach', 'bootstrapsigner', 'cloud-node-lifecycle', 'clusterrole-aggregation', 'csrapproving',
-  'csrcleaner', 'csrsigning', 'disruption', 'endpoint', 'endpointslice', 'endpointslicemirroring',
-  'ephemeral-volume', 'garbagecollector', 'horizontalpodautoscaling', 'legacy-serviceaccount-token-cleaner',
-  'namespace', 'nodeipam', 'nodelifecycle', 'persistentvolume-binder', 'persistentvolume-expander', 'podgc',
-  'pv-protection', 'pvc-protection', 'resourceclaim', 'resourcequota', 'root-ca-cert-publisher', 'route', 'service',
-  'service-cidr', 'serviceaccount', 'serviceaccount-token', 'storage-version-gc',
-  'storageversion-migrator', 'taint-eviction', 'tokencleaner', 'ttl',
+  'csrcleaner', 'csrsigning', 'endpointslicemirroring',
+  'ephemeral-volume', 'horizontalpodautoscaling', 'legacy-serviceaccount-token-cleaner',
+  'nodeipam', 'persistentvolume-binder', 'persistentvolume-expander',
+  'pv-protection', 'pvc-protection', 'resourceclaim', 'route', 'service',
+  'service-cidr', 'serviceaccount-token', 'storage-version-gc',
+  'storageversion-migrator', 'tokencleaner', 'ttl',
   'validatingadmissionpolicy-status',
 ];
 

@@ -305,7 +305,12 @@ export const configMap = (name: string, data: Record<string, string> = {}, label
   apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...(labels ? { labels } : {}) }, data,
 });
 
-/** Create a namespace (201) for a test's objects. */
+/**
+ * Create a namespace (201) for a test's objects, with the `default`
+ * ServiceAccount pods need (servers without controllers do not make it).
+ */
 export async function createNamespace(api: RawClient, name: string): Promise<void> {
   ok(await api.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), 201);
+  const account = await api.post(`/api/v1/namespaces/${name}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+  if (account.status !== 409) ok(account, 201);
 }

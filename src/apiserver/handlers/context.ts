@@ -3,6 +3,7 @@
 import type { ResourceInfo, KindRegistry } from '../../api/registry.ts';
 import type { AdmissionChain } from '../admission/chain.ts';
 import type { UserInfo } from '../auth/authenticate.ts';
+import type { ServiceAccountTokens } from '../auth/service-account-tokens.ts';
 import type { ServerRequest } from '../http/body.ts';
 import type { ServerReply } from '../http/respond.ts';
 import type { RequestInfo } from '../request-info.ts';
@@ -14,6 +15,8 @@ export interface ServerParts {
   store: ResourceStore;
   strategy: Strategy;
   admission: AdmissionChain;
+  /** Issues and verifies service-account tokens (TokenRequest); absent, the token subresource answers 404. */
+  serviceAccountTokens?: ServiceAccountTokens;
 }
 
 export interface RequestContext {

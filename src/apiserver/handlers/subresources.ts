@@ -2,7 +2,10 @@
 // generic handlers serve): one row each, so adding one is one line here.
 import { handleBinding } from './binding.ts';
 import type { RequestContext } from './context.ts';
+import { handleEviction } from './eviction.ts';
+import { handleNamespaceFinalize } from './finalize.ts';
 import { handleScale } from './scale.ts';
+import { handleTokenRequest } from './token-request.ts';
 
 interface SubresourceRoute {
   /** The API group of the parent resource ('' for core). */
@@ -17,7 +20,10 @@ interface SubresourceRoute {
 
 const routes: readonly SubresourceRoute[] = [
   { group: '', resource: 'pods', subresource: 'binding', verbs: ['create'], handle: handleBinding },
+  { group: '', resource: 'pods', subresource: 'eviction', verbs: ['create'], handle: handleEviction },
   { group: '*', resource: '*', subresource: 'scale', verbs: ['get', 'update', 'patch'], handle: handleScale },
+  { group: '', resource: 'namespaces', subresource: 'finalize', verbs: ['update'], handle: handleNamespaceFinalize },
+  { group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'], handle: handleTokenRequest },
 ];
 
 /** The route serving the request's subresource, if one does. */

@@ -9,7 +9,7 @@ import { restoreManagedFieldsTimestamps } from '../apply/managers.ts';
 import type { AdmissionAttributes } from '../admission/chain.ts';
 import { errors } from '../errors.ts';
 import { addWarning, sendJson } from '../http/respond.ts';
-import { initializeObjectMeta, type KubeObject } from '../registry/resource-store.ts';
+import { initializeObjectMeta, isDueForRemoval, type KubeObject } from '../registry/resource-store.ts';
 import type { FieldValidation } from '../registry/strategy.ts';
 import { groupResource, isDryRun, type RequestContext } from './context.ts';
 import { checkIdentity, readObject } from './input.ts';
@@ -159,5 +159,9 @@ export async function updateObject(ctx: WriteScope, options: WriteOptions & { ne
   // Only managedFields timestamps changed: nothing to write (as upstream).
   restoreManagedFieldsTimestamps({ old, next: prepared });
   if (isDeepStrictEqual(prepared, old)) return old;
-  return parts.store.update(resource, prepared, Number(old.metadata.resourceVersion), { dryRun: isDryRun(ctx.query) });
+  const dryRun = isDryRun(ctx.query);
+  const written = await parts.store.update(resource, prepared, Number(old.metadata.resourceVersion), { dryRun });
+  // The last finalizer gone: the store removed the object; give back what it held (a Service's IP and ports).
+  if (!dryRun && isDueForRemoval(resource, prepared)) parts.strategy.afterDelete(resource, old);
+  return written;
 }

@@ -143,8 +143,9 @@ export class ResourceStore {
     if (options.dryRun) return object;
     try {
       // Deleted for real once marked, without finalizers, and out of grace time
-      // (a pod in graceful termination waits for its node's agent).
-      if (meta.deletionTimestamp && !(meta.finalizers?.length) && !meta.deletionGracePeriodSeconds) {
+      // (a pod in graceful termination waits for its node's agent; a namespace
+      // also waits for its spec.finalizers, removed through namespaces/NAME/finalize).
+      if (isDueForRemoval(info, object)) {
         const kv = await this.store.delete(key, expectedRevision);
         return { ...this.decode(kv), metadata: { ...object.metadata, resourceVersion: String(kv.modRevision) } };
       }
@@ -329,7 +330,7 @@ export function isApiError(error: unknown): error is ApiError {
 }
 
 /** Five characters from the alphabet upstream uses for generateName (no vowels, no confusables). */
-function randomSuffix(): string {
+export function randomSuffix(): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   let out = '';
   for (let i = 0; i < 5; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
@@ -351,4 +352,17 @@ function decodeContinue(text: string): ContinueToken {
   } catch {
     throw errors.badRequest('continue key is not valid: illegal base64 data or malformed token');
   }
+}
+
+/** Whether a write of `object` removes it: marked for deletion, no finalizers left, no grace time left. */
+export function isDueForRemoval(info: ResourceInfo, object: KubeObject): boolean {
+  const meta = object.metadata;
+  return !!meta.deletionTimestamp && !(meta.finalizers?.length) && !meta.deletionGracePeriodSeconds && !hasNamespaceFinalizers(info, object);
+}
+
+/** A namespace whose spec.finalizers is not empty yet (upstream's namespace store keeps it). */
+function hasNamespaceFinalizers(info: ResourceInfo, object: KubeObject): boolean {
+  if (info.kind !== 'Namespace' || info.group !== '') return false;
+  const finalizers = (object.spec as { finalizers?: unknown[] } | undefined)?.finalizers;
+  return Array.isArray(finalizers) && finalizers.length > 0;
 }

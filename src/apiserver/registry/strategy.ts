@@ -45,6 +45,7 @@ export class Strategy {
 
   /** Default, reset server-owned fields and validate a new object. */
   prepareCreate(info: ResourceInfo, object: KubeObject): void {
+    dropEmptyMetadataLists(object.metadata);
     applyDefaults({ group: info.group, version: info.version, kind: info.kind, object, operation: 'create' });
     if (tracksGeneration(info)) object.metadata.generation = 1;
     else delete object.metadata.generation;
@@ -99,9 +100,12 @@ export class Strategy {
       else if (info.subresources.status) delete result.status;
       applyDefaults({ group: info.group, version: info.version, kind: info.kind, object: result, operation: 'update' });
       if (info.kind === 'Service' && info.group === '') this.deps.services.carryOver(result, old);
+      // A namespace's spec.finalizers change only through namespaces/NAME/finalize, as upstream.
+      if (info.kind === 'Namespace' && info.group === '') keepNamespaceFinalizers(result, old);
     }
     const meta = result.metadata;
     const oldMeta = old.metadata;
+    dropEmptyMetadataLists(meta);
     meta.uid = oldMeta.uid;
     meta.creationTimestamp = oldMeta.creationTimestamp;
     meta.namespace = oldMeta.namespace;
@@ -164,6 +168,23 @@ function qosClass(pod: KubeObject): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+/**
+ * Upstream serializes empty ownerReferences / finalizers as absent
+ * (omitempty): a patch that removed the last one leaves no empty list behind.
+ */
+function dropEmptyMetadataLists(meta: KubeObject['metadata']): void {
+  if (Array.isArray(meta.ownerReferences) && meta.ownerReferences.length === 0) delete meta.ownerReferences;
+  if (Array.isArray(meta.finalizers) && meta.finalizers.length === 0) delete meta.finalizers;
+}
+
 function invalid(info: ResourceInfo, object: KubeObject, problems: FieldError[]) {
   return errors.invalid({ kind: info.kind, group: info.group, name: object.metadata?.name ?? object.metadata?.generateName ?? '', causes: statusCauses(problems) });
+}
+
+function keepNamespaceFinalizers(next: KubeObject, old: KubeObject): void {
+  const kept = (old.spec as { finalizers?: string[] } | undefined)?.finalizers;
+  const spec = { ...(next.spec as Record<string, unknown> | undefined) };
+  if (kept === undefined) delete spec.finalizers;
+  else spec.finalizers = structuredClone(kept);
+  next.spec = spec;
 }

@@ -45,6 +45,33 @@ export interface ControllerOptions {
   logger?: Logger;
   /** Milliseconds clock for conditions and availability (fakeable). */
   now?: () => Date;
+  /** The cluster CA certificate (PEM) that root-ca-cert-publisher puts in every namespace. */
+  rootCaCert?: string;
+  /** kube-controller-manager's timing and rate flags; each controller applies upstream's defaults for what is unset. */
+  tuning?: ControllerTuning;
+}
+
+/** Flags of kube-controller-manager that tune the node lifecycle, taint eviction and pod GC controllers. */
+export interface ControllerTuning {
+  /** --node-monitor-period: how often node health is checked (default 5 s). */
+  nodeMonitorPeriodMs?: number;
+  /** --node-monitor-grace-period: silence before a node is marked Unknown (default 50 s). */
+  nodeMonitorGracePeriodMs?: number;
+  /** --node-startup-grace-period: the same for a node that never posted status (default 60 s). */
+  nodeStartupGracePeriodMs?: number;
+  /** --node-eviction-rate: nodes per second tainted NoExecute per healthy zone (default 0.1). */
+  nodeEvictionRate?: number;
+  /** --secondary-node-eviction-rate: the rate in a partially disrupted zone of a large cluster (default 0.01). */
+  secondaryNodeEvictionRate?: number;
+  /** --large-cluster-size-threshold: zones up to this size stop evicting when partially disrupted (default 50). */
+  largeClusterSizeThreshold?: number;
+  /** --unhealthy-zone-threshold: share of not-ready nodes that makes a zone partially disrupted (default 0.55). */
+  unhealthyZoneThreshold?: number;
+  /** --terminated-pod-gc-threshold: terminated pods kept before the oldest are deleted (default 12500; 0 keeps all). */
+  terminatedPodGcThreshold?: number;
+  /** Pod GC pass period (upstream: fixed 20 s) and how long a missing node is quarantined (40 s); tests shorten them. */
+  podGcPeriodMs?: number;
+  podGcQuarantineMs?: number;
 }
 
 /** What the manager sees of a controller. */

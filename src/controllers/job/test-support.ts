@@ -8,7 +8,7 @@ import { isConflict, resources, type ApiClient } from '../../client/interface.ts
 import type { RunningController } from '../framework/controller.ts';
 import { createSharedInformers, type SharedInformers } from '../framework/informers.ts';
 import { rfc3339, type Pod } from '../framework/types.ts';
-import { newClient, quietLogger, startFakeNodes, waitFor, type FakeNodes } from '../testing/harness.ts';
+import { createNamespaceWithServiceAccount, newClient, quietLogger, startFakeNodes, waitFor, type FakeNodes } from '../testing/harness.ts';
 import { startInProcessServer, type InProcessServer } from '../../../test/support/in-process-server.ts';
 import type { Logger } from '../framework/controller.ts';
 
@@ -50,7 +50,7 @@ export async function startTestbed(): Promise<Testbed> {
       await Promise.all(current.runs);
     },
     async namespace(name) {
-      await client.create(resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      await createNamespaceWithServiceAccount(client, name);
       return name;
     },
     async stop() {

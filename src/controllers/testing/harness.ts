@@ -11,7 +11,7 @@
 // Not a test file itself (no .test.ts): imported by the controllers' tests.
 import { startInProcessServer, type InProcessServer } from '../../../test/support/in-process-server.ts';
 import { createInformer } from '../../client/informer.ts';
-import { isConflict, isNotFound, resources, type ApiClient, type KubeObject } from '../../client/interface.ts';
+import { isAlreadyExists, isConflict, isNotFound, resources, type ApiClient, type KubeObject } from '../../client/interface.ts';
 import { createRestClient } from '../../client/rest-client.ts';
 import { createWorkQueue, runWorkers } from '../../client/workqueue.ts';
 import type { Logger } from '../framework/controller.ts';
@@ -167,7 +167,7 @@ export async function startHarness(options: Partial<Omit<ControllerManagerOption
       harness.manager = await start();
     },
     async namespace(name) {
-      await client.create(resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      await createNamespaceWithServiceAccount(client, name);
       return name;
     },
     async stop() {
@@ -178,6 +178,20 @@ export async function startHarness(options: Partial<Omit<ControllerManagerOption
     },
   };
   return harness;
+}
+
+/**
+ * Create a namespace and its `default` ServiceAccount, as the serviceaccount
+ * controller would: pods cannot be created without it, and tests must not
+ * depend on which controllers run or how fast.
+ */
+export async function createNamespaceWithServiceAccount(client: ApiClient, name: string): Promise<void> {
+  await client.create(resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  try {
+    await client.create({ group: '', version: 'v1', resource: 'serviceaccounts', namespace: name }, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
 }
 
 /** Poll `check` until it returns something truthy; fail with the last value seen after `timeoutMs`. */

@@ -63,11 +63,15 @@ const pods = (namespace: string): ResourceRef => ({ group: '', version: 'v1', re
 
 // ---------------------------------------------------------------- helpers
 
+/** A phase that takes longer than this has failed (the run's deadline bounds it too). */
+const PHASE_LIMIT_MS = 300_000;
+
 /** Poll `done` every POLL_MS until it holds; returns the milliseconds since t0. */
 async function until(what: string, t0: number, done: () => Promise<boolean>): Promise<number> {
   let lastLog = performance.now();
   for (let polls = 0; polls < 1_000_000; polls++) {
     DEADLINE.check(what);
+    if (performance.now() - t0 > PHASE_LIMIT_MS) throw new Error(`${what}: not done after ${PHASE_LIMIT_MS / 1000}s`);
     if (await done()) {
       const ms = performance.now() - t0;
       log(`${what}: done after ${(ms / 1000).toFixed(2)}s`);

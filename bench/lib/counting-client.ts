@@ -2,9 +2,9 @@
 // benchmark can say how many API requests the components under test made.
 import type { ApiClient, ResourceRef } from '../../src/client/interface.ts';
 
-export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] as const;
+export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
 export type Verb = typeof VERBS[number];
-export const WRITE_VERBS: readonly Verb[] = ['create', 'update', 'patch', 'delete'];
+export const WRITE_VERBS: readonly Verb[] = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 
 /** Calls per verb, and per verb + resource[/subresource] ("update pods", "update replicasets/status"). */
 const keyOf = (verb: Verb, ref: ResourceRef) => `${verb} ${ref.resource}${ref.subresource ? `/${ref.subresource}` : ''}`;
@@ -68,7 +68,7 @@ export function countingClient(inner: ApiClient, counts: Counts): ApiClient {
     });
   };
   return {
-    get: (ref) => counted('get', ref, () => inner.get(ref)),
+    get: (ref, options) => counted('get', ref, () => inner.get(ref, options)),
     list: (ref, options) => counted('list', ref, () => inner.list(ref, options)),
     watch: (ref, options) => {
       counts.add('watch', ref);
@@ -78,6 +78,7 @@ export function countingClient(inner: ApiClient, counts: Counts): ApiClient {
     update: (ref, body, options) => counted('update', ref, () => inner.update(ref, body, options)),
     patch: (ref, type, patch, options) => counted('patch', ref, () => inner.patch(ref, type, patch, options)),
     delete: (ref, options) => counted('delete', ref, () => inner.delete(ref, options)),
+    deleteCollection: (ref, options) => counted('deletecollection', ref, () => inner.deleteCollection(ref, options)),
     close: () => inner.close(),
-  } as ApiClient;
+  };
 }

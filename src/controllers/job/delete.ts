@@ -1,9 +1,10 @@
 // Deleting a Job together with its pods. Upstream deletes the Job with
-// propagationPolicy Background and leaves the pods to the garbage
-// collector. skiff has no garbage collector yet, so the callers that delete
-// Jobs (the TTL-after-finished and CronJob controllers) also delete the
-// Job's pods here; once a garbage collector exists this file shrinks to
-// the single Job delete.
+// propagationPolicy Background and leaves the pods to the garbage collector
+// (and the pods' tracking finalizers to the Job controller's orphan
+// handling). The callers here (TTL-after-finished, CronJob history) also
+// delete the pods themselves and drop their tracking finalizers, so that a
+// finished Job's pods go at once and also with `--controllers=*,-garbagecollector`;
+// the garbage collector then finds nothing left to do.
 import { isNotFound, resources, type ApiClient } from '../../client/interface.ts';
 import { getControllerOf } from '../framework/controller-ref.ts';
 import type { Pod } from '../framework/types.ts';

@@ -3,6 +3,7 @@
 // generic REST handlers for every served kind.
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { KindRegistry, builtinKinds } from '../api/registry.ts';
 import type { Store } from '../storage/interface.ts';
 import { defaultAdmissionChain } from './admission/plugins.ts';
@@ -18,7 +19,9 @@ import { handleDelete, handleDeleteCollection } from './handlers/delete.ts';
 import { handlePatch } from './handlers/patch.ts';
 import { handleGet, handleList, handleWatch } from './handlers/read.ts';
 import { handleReview, isReviewKind } from './handlers/reviews.ts';
+import { NodeProxy } from './handlers/node-proxy.ts';
 import { subresourceRoute } from './handlers/subresources.ts';
+import { upgradeResponse } from './handlers/upgrade.ts';
 import { handleCreate, handleUpdate } from './handlers/write.ts';
 import type { ServerRequest } from './http/body.ts';
 import { sendError, sendJson, sendText, toApiError, type ServerReply } from './http/respond.ts';
@@ -61,7 +64,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const store = new ResourceStore(options.store);
   const services = new ServiceAllocations({ serviceCidr: options.serviceCidr ?? '10.43.0.0/16', nodePortRange: options.nodePortRange });
   const serviceAccountTokens = new ServiceAccountTokens({ signingKey: options.pki.serviceAccountKey, lookup: storeLookup(registry, store) });
-  const parts: ServerParts = { registry, store, strategy: new Strategy({ services }), admission: defaultAdmissionChain(), serviceAccountTokens };
+  const nodeProxy = new NodeProxy({ clientCert: options.pki.kubeletClientCert, clientKey: options.pki.kubeletClientKey });
+  const parts: ServerParts = { registry, store, strategy: new Strategy({ services }), admission: defaultAdmissionChain(), serviceAccountTokens, nodeProxy };
   const serviceInfo = registry.lookup('', 'v1', 'services')!;
   services.rebuild((await store.list(serviceInfo, {})).items);
 
@@ -84,6 +88,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   });
   const router = new Router({ parts, discovery, openapi, authenticate, metrics, isReady: () => ready });
   server.on('request', (req, res) => void router.handle(req as unknown as ServerRequest, res as unknown as ServerReply));
+  // HTTP/1.1 upgrades (kubectl exec/attach over WebSocket or SPDY) arrive here, not as requests,
+  // once anyone listens for them; they take the same route with a response on their socket.
+  server.on('upgrade', (req: ServerRequest, socket: Duplex, head: Buffer) => void router.handle(req, upgradeResponse(req, socket, head)));
   // Idle keep-alive connections must not hold the process open at close.
   const sessions = new Set<{ destroy(): void }>();
   server.on('session', (session) => {

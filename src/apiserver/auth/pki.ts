@@ -33,6 +33,9 @@ export interface ClusterPki {
   adminCert: string;
   adminKey: string;
   adminToken: string;
+  /** The API server's client certificate toward node agents (logs, exec, attach). */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
   /** RSA private key (PKCS#8 PEM) that signs service-account tokens (RS256, as upstream). */
   serviceAccountKey: string;
 }
@@ -62,6 +65,8 @@ export interface IssuedCertificate {
 
 export const ADMIN_USER = "skiff-admin";
 export const MASTERS_GROUP = "system:masters";
+/** The identity the API server presents to node agents (kubeadm's name for it). */
+export const KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client";
 
 /** File names inside the PKI directory. */
 export const PKI_FILES = {
@@ -72,6 +77,8 @@ export const PKI_FILES = {
   adminCert: "admin.crt",
   adminKey: "admin.key",
   adminToken: "admin.token",
+  kubeletClientCert: "apiserver-kubelet-client.crt",
+  kubeletClientKey: "apiserver-kubelet-client.key",
   serviceAccountKey: "service-account.key",
 } as const;
 
@@ -175,6 +182,22 @@ export async function ensureClusterPki(options: EnsureClusterPkiOptions): Promis
       sameStrings(cert.subjectName.getField("O"), [MASTERS_GROUP]),
   });
 
+  const kubeletClient = await loadOrIssueLeaf({
+    dir,
+    ca,
+    certFile: PKI_FILES.kubeletClientCert,
+    keyFile: PKI_FILES.kubeletClientKey,
+    spec: {
+      commonName: KUBELET_CLIENT_USER,
+      organizations: [],
+      dnsNames: [],
+      ipAddresses: [],
+      usages: ["clientAuth"],
+      validityDays: LEAF_VALIDITY_DAYS,
+    },
+    stillFits: (cert) => sameStrings(cert.subjectName.getField("CN"), [KUBELET_CLIENT_USER]),
+  });
+
   const adminToken = await loadOrCreateToken(join(dir, PKI_FILES.adminToken));
   const serviceAccountKey = await loadOrCreateServiceAccountKey(join(dir, PKI_FILES.serviceAccountKey));
 
@@ -186,6 +209,8 @@ export async function ensureClusterPki(options: EnsureClusterPkiOptions): Promis
     adminCert: admin.cert,
     adminKey: admin.key,
     adminToken,
+    kubeletClientCert: kubeletClient.cert,
+    kubeletClientKey: kubeletClient.key,
     serviceAccountKey,
   };
 }

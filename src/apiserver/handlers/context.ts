@@ -4,6 +4,7 @@ import type { ResourceInfo, KindRegistry } from '../../api/registry.ts';
 import type { AdmissionChain } from '../admission/chain.ts';
 import type { UserInfo } from '../auth/authenticate.ts';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.ts';
+import type { NodeProxy } from './node-proxy.ts';
 import type { ServerRequest } from '../http/body.ts';
 import type { ServerReply } from '../http/respond.ts';
 import type { RequestInfo } from '../request-info.ts';
@@ -17,6 +18,8 @@ export interface ServerParts {
   admission: AdmissionChain;
   /** Issues and verifies service-account tokens (TokenRequest); absent, the token subresource answers 404. */
   serviceAccountTokens?: ServiceAccountTokens;
+  /** Connections to node agents (pods/log, exec, attach); absent, those answer 500. */
+  nodeProxy?: NodeProxy;
 }
 
 export interface RequestContext {

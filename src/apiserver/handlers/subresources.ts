@@ -4,6 +4,8 @@ import { handleBinding } from './binding.ts';
 import type { RequestContext } from './context.ts';
 import { handleEviction } from './eviction.ts';
 import { handleNamespaceFinalize } from './finalize.ts';
+import { handlePodAttach, handlePodExec } from './pod-exec.ts';
+import { handlePodLog } from './pod-log.ts';
 import { handleScale } from './scale.ts';
 import { handleTokenRequest } from './token-request.ts';
 
@@ -21,6 +23,9 @@ interface SubresourceRoute {
 const routes: readonly SubresourceRoute[] = [
   { group: '', resource: 'pods', subresource: 'binding', verbs: ['create'], handle: handleBinding },
   { group: '', resource: 'pods', subresource: 'eviction', verbs: ['create'], handle: handleEviction },
+  { group: '', resource: 'pods', subresource: 'log', verbs: ['get'], handle: handlePodLog },
+  { group: '', resource: 'pods', subresource: 'exec', verbs: ['get', 'create'], handle: handlePodExec },
+  { group: '', resource: 'pods', subresource: 'attach', verbs: ['get', 'create'], handle: handlePodAttach },
   { group: '*', resource: '*', subresource: 'scale', verbs: ['get', 'update', 'patch'], handle: handleScale },
   { group: '', resource: 'namespaces', subresource: 'finalize', verbs: ['update'], handle: handleNamespaceFinalize },
   { group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'], handle: handleTokenRequest },

@@ -1,6 +1,6 @@
 // Objects every cluster has from its first start: the four system namespaces
 // (each with its `default` ServiceAccount),
-// the system PriorityClasses and the `kubernetes` Service (first service IP, port 443) with Endpoints and
+// the system PriorityClasses, the default `local-path` StorageClass and the `kubernetes` Service (first service IP, port 443) with Endpoints and
 // an EndpointSlice pointing at the advertised API address. Idempotent: runs at
 // every start and only creates or corrects what is missing or stale.
 import type { KindRegistry } from '../api/registry.ts';
@@ -32,6 +32,13 @@ export async function bootstrapCluster(options: BootstrapOptions): Promise<void>
       apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: pc.name }, value: pc.value, description: pc.description, globalDefault: false,
     });
   }
+  // The built-in dynamic provisioner's class, the default one, as k3s ships it
+  // (controllers/persistentvolume/provisioner.ts provisions for it).
+  await ensure(parts, 'storage.k8s.io', 'v1', 'storageclasses', {
+    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+    metadata: { name: 'local-path', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: 'rancher.io/local-path', reclaimPolicy: 'Delete', volumeBindingMode: 'WaitForFirstConsumer',
+  });
   const ports = [{ name: 'https', port: 443, protocol: 'TCP', targetPort: options.securePort }];
   await ensure(parts, '', 'v1', 'services', {
     apiVersion: 'v1', kind: 'Service',

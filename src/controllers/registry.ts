@@ -17,6 +17,8 @@ import { GarbageCollector } from './garbagecollector/controller.ts';
 import { JobController } from './job/controller.ts';
 import { NodeLifecycleController } from './nodelifecycle/controller.ts';
 import { PodGcController } from './podgc/controller.ts';
+import { PersistentVolumeBinder } from './persistentvolume/binder.ts';
+import { LocalPathProvisioner } from './persistentvolume/provisioner.ts';
 import { NamespaceController } from './namespace/controller.ts';
 import { TtlAfterFinishedController } from './job/ttlafterfinished.ts';
 import { ReplicaSetController } from './replicaset/controller.ts';
@@ -54,6 +56,9 @@ export const controllerDescriptors: readonly ControllerDescriptor[] = [
   { name: 'endpoint', create: (options) => new EndpointController(options) },
   { name: 'endpointslice', create: (options) => new EndpointSliceController(options) },
   { name: 'garbagecollector', create: (options) => new GarbageCollector(options) },
+  { name: 'persistentvolume-binder', create: (options) => new PersistentVolumeBinder(options) },
+  // Not a kube-controller-manager controller: k3s runs it as a Deployment; skiff runs it here.
+  { name: 'local-path-provisioner', create: (options) => new LocalPathProvisioner(options) },
 ];
 
 /** kube-controller-manager's other controllers: valid in --controllers, not implemented (yet). */
@@ -61,7 +66,7 @@ export const PLANNED_CONTROLLERS: readonly string[] = [
   'attachdetach', 'bootstrapsigner', 'cloud-node-lifecycle', 'clusterrole-aggregation', 'csrapproving',
   'csrcleaner', 'csrsigning', 'endpointslicemirroring',
   'ephemeral-volume', 'horizontalpodautoscaling', 'legacy-serviceaccount-token-cleaner',
-  'nodeipam', 'persistentvolume-binder', 'persistentvolume-expander',
+  'nodeipam', 'persistentvolume-expander',
   'pv-protection', 'pvc-protection', 'resourceclaim', 'route', 'service',
   'service-cidr', 'serviceaccount-token', 'storage-version-gc',
   'storageversion-migrator', 'tokencleaner', 'ttl',

@@ -18,6 +18,7 @@ import type { Node, Pod } from './framework/types.ts';
 import { buildFrameworks } from './profile.ts';
 import { Nominations } from './nominations.ts';
 import { ClusterData } from './cluster-data.ts';
+import { DelayedClaimBinding } from './volume-binding.ts';
 import { SchedulingQueue, type QueuedPodInfo } from './queue/scheduling-queue.ts';
 import { podChangeMattersForScheduling, nodeChangeMattersForScheduling } from './events.ts';
 
@@ -67,6 +68,7 @@ class Scheduler implements RunningScheduler {
   private readonly recorder: EventRecorder;
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly pods: Informer<Pod & KubeObject>;
+  private readonly delayedClaims: DelayedClaimBinding;
   private readonly maxBindingsInFlight: number;
   private readonly bindings = new Set<Promise<void>>();
   private readonly counters: SchedulerStats = { attempts: 0, scheduled: 0, unschedulable: 0, errors: 0, bindingsInFlight: 0 };
@@ -79,6 +81,8 @@ class Scheduler implements RunningScheduler {
     this.maxBindingsInFlight = options.maxBindingsInFlight ?? 64;
     const data = new ClusterData(this.client);
     this.informers.push(...data.informers);
+    this.delayedClaims = new DelayedClaimBinding(this.client);
+    this.informers.push(...this.delayedClaims.informers);
     this.frameworks = buildFrameworks(options.config ?? defaultSchedulerConfiguration(), {
       speed: options.speed,
       nominator: this.nominations,
@@ -252,6 +256,9 @@ class Scheduler implements RunningScheduler {
   }
 
   private async bind(binding: Binding): Promise<void> {
+    // VolumeBinding's PreBind, the small part skiff has: tell provisioners the node of WaitForFirstConsumer claims.
+    const pod = this.pods.lister.get(binding.metadata.namespace, binding.metadata.name!);
+    if (pod) await this.delayedClaims.selectNode(pod, binding.target.name);
     await this.client.create({ ...resources.pods, namespace: binding.metadata.namespace, name: binding.metadata.name, subresource: 'binding' }, binding);
   }
 

@@ -105,6 +105,8 @@ describe('LimitRanger and DefaultStorageClass admission', () => {
       apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name },
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...(storageClassName === undefined ? {} : { storageClassName }) },
     });
+    // The server's own default class (local-path) would win the first claims: start without it.
+    assert.equal((await call('DELETE', '/apis/storage.k8s.io/v1/storageclasses/local-path')).status, 200);
     assert.equal((await claim('before-any')).spec.storageClassName, undefined);
     await storageClass('plain', false);
     await storageClass('old-default', true);

@@ -1,6 +1,7 @@
 // The `skiff` command line: subcommands are registered here, each in its own file.
 import { Command } from 'commander';
 import { agentCommand } from './agent.ts';
+import { cleanupCommand } from './cleanup.ts';
 import { imagesCommand } from './images.ts';
 import { serverCommand } from './server.ts';
 
@@ -10,5 +11,6 @@ const program = new Command('skiff')
 program.addCommand(serverCommand());
 program.addCommand(agentCommand());
 program.addCommand(imagesCommand());
+program.addCommand(cleanupCommand());
 
 await program.parseAsync(process.argv);

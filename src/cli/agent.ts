@@ -1,12 +1,15 @@
 // `skiff agent`: a worker node that joins a cluster through the API server
-// (`--server URL --token T`). Real containers come with the node agent; today
-// the agent runs a simulated node (`--simulated`): it registers its Node,
-// heartbeats a Lease and runs pods bound to it without containers.
+// (`--server URL --token T`): the node agent (kubelet) running pods bound to
+// it in real containers (node-agent.ts), or with `--simulated` a hollow node
+// that registers, heartbeats and reports its pods Running without containers.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { startSimulatedNodes } from '../agent/simulated/index.ts';
 import { createRestClient } from '../client/rest-client.ts';
+import { startNodeAgent } from './node-agent.ts';
+import { defaultDataDir, detectNodeIp } from './server.ts';
 
 interface AgentFlags {
   server: string;
@@ -14,8 +17,12 @@ interface AgentFlags {
   caFile?: string;
   nodeName?: string;
   nodeIp?: string;
-  dataDir?: string;
+  dataDir: string;
   simulated?: boolean;
+  runtime?: string;
+  registriesConfig?: string;
+  clusterDns?: string;
+  clusterDomain?: string;
 }
 
 export function agentCommand(): Command {
@@ -26,7 +33,11 @@ export function agentCommand(): Command {
     .option('--ca-file <path>', 'CA certificate of the server (the server\'s DATA/tls/ca.crt)')
     .option('--node-name <name>', 'this node\'s name (default: the hostname)')
     .option('--node-ip <ip>', 'this node\'s address')
-    .option('--data-dir <dir>', 'state directory (unused by simulated nodes)')
+    .option('--data-dir <dir>', 'state directory (images, runtime state, pod files)', defaultDataDir())
+    .option('--runtime <name>', 'OCI runtime: runc or crun', 'runc')
+    .option('--registries-config <file>', 'registries.yaml (k3s shape): mirrors, auth, TLS')
+    .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
+    .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
     .option('--simulated', 'run a simulated node: pods bound to it run without containers')
     .action(async (flags: AgentFlags) => {
       await runAgent(flags);
@@ -34,9 +45,6 @@ export function agentCommand(): Command {
 }
 
 async function runAgent(flags: AgentFlags): Promise<void> {
-  if (!flags.simulated) {
-    throw new Error('skiff agent: only --simulated nodes are available so far (real containers come with the node agent)');
-  }
   const client = createRestClient({
     server: flags.server,
     token: flags.token,
@@ -44,7 +52,9 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     userAgent: 'skiff-agent/v1.36.0-skiff',
   });
   const name = flags.nodeName ?? hostname();
-  const node = await startSimulatedNodes({ client, count: 1, single: { name, internalIp: flags.nodeIp } });
+  const node = flags.simulated
+    ? await startSimulatedNodes({ client, count: 1, single: { name, internalIp: flags.nodeIp } })
+    : await startNodeAgent({ client, flags: { ...flags, dataDir: resolve(flags.dataDir), nodeName: name, nodeIp: flags.nodeIp ?? detectNodeIp() } });
   console.log(`skiff agent ready: node ${name} joined ${flags.server}`);
   const stop = async () => {
     await node.stop();

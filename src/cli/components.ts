@@ -7,6 +7,7 @@ import type { SchedulerConfiguration } from '../scheduler/config.ts';
 import { startScheduler } from '../scheduler/scheduler.ts';
 import { startControllerManager } from '../controllers/manager.ts';
 import type { ControllerTuning } from '../controllers/framework/controller.ts';
+import { nodeAgentProblems, startNodeAgent, type NodeAgentFlags } from './node-agent.ts';
 
 export interface ComponentsOptions {
   /** https://127.0.0.1:PORT of the API server. */
@@ -24,6 +25,8 @@ export interface ComponentsOptions {
   controllers?: string;
   /** --node-monitor-grace-period, --node-eviction-rate, --terminated-pod-gc-threshold … */
   controllerTuning?: ControllerTuning;
+  /** The local node agent (unless --disable-agent); skipped with a warning where it cannot run. */
+  localAgent?: NodeAgentFlags;
 }
 
 export interface RunningComponents {
@@ -73,6 +76,15 @@ export async function startComponents(options: ComponentsOptions): Promise<Runni
         warn: (message) => console.error(`simulated nodes: ${message}`),
       });
       stoppers.push(() => sim.stop());
+    }
+    if (options.localAgent) {
+      const problems = nodeAgentProblems(options.localAgent.runtime);
+      if (problems.length) {
+        console.error(`skiff server: warning: running without a local node agent (${problems.join('; ')}); use --disable-agent to silence this`);
+      } else {
+        const agent = await startNodeAgent({ client: clientFor('kubelet'), flags: options.localAgent });
+        stoppers.push(() => agent.stop());
+      }
     }
   } catch (error) {
     await stop();

@@ -24,6 +24,11 @@ export interface ServerFlags extends ControllerTuningFlags {
   datastoreEndpoint?: string;
   disableAgent?: boolean;
   nodeIp?: string;
+  nodeName?: string;
+  runtime: string;
+  registriesConfig?: string;
+  clusterDns?: string;
+  clusterDomain: string;
   openapiDescriptions?: string;
   clusterCidr: string;
   serviceCidr: string;
@@ -56,6 +61,11 @@ export function serverCommand(): Command {
     .option('--datastore-endpoint <url>', 'external datastore (default: embedded sqlite in the data dir)')
     .option('--disable-agent', 'do not run a node agent in this process')
     .option('--node-ip <ip>', 'this node\'s address')
+    .option('--node-name <name>', 'the local node agent\'s node name (default: the hostname)')
+    .option('--runtime <name>', 'OCI runtime of the local node agent: runc or crun', 'runc')
+    .option('--registries-config <file>', 'registries.yaml (k3s shape): mirrors, auth, TLS')
+    .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
+    .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
     .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
     .option('--disable-scheduler', 'do not run the scheduler in this process')
     .option('--controllers <list>', 'controllers to run: "*" for all, "-name" to leave one out, e.g. "*,-deployment"', '*')
@@ -115,6 +125,10 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     scheduler: !flags.disableScheduler,
     controllers: flags.controllers,
     controllerTuning,
+    localAgent: flags.disableAgent ? undefined : {
+      dataDir, nodeName: flags.nodeName ?? hostname(), nodeIp, runtime: flags.runtime, registriesConfig: flags.registriesConfig,
+      clusterDns: flags.clusterDns, clusterDomain: flags.clusterDomain, clusterCidr: flags.clusterCidr,
+    },
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));
   await writeKubeconfig(kubeconfigPath, renderKubeconfig({

@@ -3,16 +3,16 @@
 // clock, so registration, restarts and tests all build the same shapes.
 import { createHash, randomUUID } from 'node:crypto';
 import type { KubeObject } from '../../client/interface.ts';
+import { KUBELET_VERSION, nodeConditions } from '../shared/node-lease.ts';
 import type { SimulatedCapacity } from './flag.ts';
+
+// Shared with the real kubelet (src/agent/kubelet); re-exported for this folder's users.
+export { KUBELET_VERSION, LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, leaseObject, microTime, nodeConditions } from '../shared/node-lease.ts';
 
 export const SIMULATED_LABEL = 'skiff.dev/simulated';
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const REGION_LABEL = 'topology.kubernetes.io/region';
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
-export const KUBELET_VERSION = 'v1.36.0-skiff';
 export const RUNTIME_VERSION = 'simulated://1.0';
-/** As the kubelet's default nodeLeaseDurationSeconds. */
-export const LEASE_DURATION_SECONDS = 40;
 /** Fixed sizes a kubelet would measure on the host; no simulated workload uses them. */
 const EPHEMERAL_STORAGE = '100Gi';
 
@@ -73,33 +73,6 @@ function uuidFromHex(hex: string): string {
 
 export function newBootId(): string {
   return randomUUID();
-}
-
-type Condition = Record<string, unknown> & { type: string; status: string };
-
-/**
- * The four conditions a healthy kubelet reports, then everyone else's. `previous` (the node's
- * current conditions) keeps lastTransitionTime when the status is unchanged,
- * so a restart does not look like a flap to controllers.
- */
-export function nodeConditions(now: string, previous: unknown): Condition[] {
-  const prior = new Map<string, Condition>();
-  if (Array.isArray(previous)) for (const c of previous as Condition[]) if (c?.type) prior.set(c.type, c);
-  const condition = (type: string, status: string, reason: string, message: string): Condition => {
-    const old = prior.get(type);
-    const lastTransitionTime = old?.status === status && typeof old.lastTransitionTime === 'string' ? old.lastTransitionTime : now;
-    return { type, status, lastHeartbeatTime: now, lastTransitionTime, reason, message };
-  };
-  const ours = [
-    condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
-    condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
-    condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
-    condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
-  ];
-  // Conditions other components own (NetworkUnavailable, a node problem
-  // detector's) stay: the merge patch that writes these replaces the list.
-  const ourTypes = new Set(ours.map((c) => c.type));
-  return [...ours, ...[...prior.values()].filter((c) => !ourTypes.has(c.type))];
 }
 
 export function nodeStatus(node: SimulatedNodeIdentity, now: string, previousConditions?: unknown): Record<string, unknown> {
@@ -175,24 +148,4 @@ export function reconcileExistingNode(existing: KubeObject, node: SimulatedNodeI
 export function podCidrOf(node: KubeObject): string | undefined {
   const spec = node.spec as { podCIDR?: unknown } | undefined;
   return typeof spec?.podCIDR === 'string' && spec.podCIDR ? spec.podCIDR : undefined;
-}
-
-/** Lease renewTime is a MicroTime: six fractional digits. */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
-export function leaseObject(options: { nodeName: string; nodeUid?: string; renewTime: string }): KubeObject {
-  const { nodeName, nodeUid, renewTime } = options;
-  return {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: {
-      name: nodeName,
-      namespace: NODE_LEASE_NAMESPACE,
-      // As the kubelet does: the garbage collector removes the lease with its node.
-      ...(nodeUid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeUid }] } : {}),
-    },
-    spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime },
-  };
 }

@@ -2,6 +2,7 @@
 // (level-triggered: the same pod always gives the same answer), and the
 // status it reports for a pod it "started". Pure; the I/O is in pods.ts.
 import type { KubeObject } from '../../client/interface.ts';
+import { rfc3339 } from '../shared/node-lease.ts';
 
 export type PodAction =
   /** Not ours to touch (terminal, already running, or not bound to us). */
@@ -40,10 +41,7 @@ export function decidePodAction(pod: KubeObject): PodAction {
   return { kind: 'none' };
 }
 
-/** RFC 3339 with whole seconds, as metav1.Time serializes. */
-export function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { rfc3339 };
 
 interface ContainerSpec {
   name: string;

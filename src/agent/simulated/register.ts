@@ -4,12 +4,15 @@
 // others set. Then the node's Lease. Stable names make restarts find their
 // nodes again instead of piling up new ones.
 import { ApiStatusError, isAlreadyExists, isConflict, isNotFound, resources, type ApiClient, type KubeObject } from '../../client/interface.ts';
+import { ensureLease } from '../shared/node-lease.ts';
 import type { Limiter } from './limiter.ts';
 import {
-  NODE_LEASE_NAMESPACE, leaseObject, microTime, newNodeObject, nodeStatus, podCidrOf, reconcileExistingNode,
+  NODE_LEASE_NAMESPACE, newNodeObject, nodeStatus, podCidrOf, reconcileExistingNode,
   type SimulatedNodeIdentity,
 } from './node-object.ts';
 import { rfc3339 } from './pod-status.ts';
+
+export { ensureLease } from '../shared/node-lease.ts';
 
 /** A registered hollow node: identity plus what the API assigned. */
 export interface RegisteredNode {
@@ -105,30 +108,4 @@ async function registerOne(options: { client: ApiClient; identity: SimulatedNode
   const previous = (current.status as { conditions?: unknown } | undefined)?.conditions;
   const status = nodeStatus(identity, rfc3339(options.now()), previous);
   return client.patch({ ...ref, subresource: 'status' }, 'merge', { metadata: { resourceVersion: current.metadata.resourceVersion }, status });
-}
-
-/**
- * Create the node's lease, or take over the one a previous run left: the
- * ownerReference must name this Node object's uid (a node deleted and
- * re-created has a new one, and a lease owned by the old uid would be
- * garbage-collected from under us).
- */
-export async function ensureLease(options: { client: ApiClient; nodeName: string; nodeUid: string; exists: boolean; now: () => Date }): Promise<KubeObject> {
-  const { client, nodeName, nodeUid } = options;
-  const lease = leaseObject({ nodeName, nodeUid, renewTime: microTime(options.now()) });
-  const ref = { ...resources.leases, namespace: NODE_LEASE_NAMESPACE };
-  if (!options.exists) {
-    try {
-      return await client.create(ref, lease);
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-    }
-  }
-  try {
-    // Merge patch replaces the ownerReferences list whole, which is what we want.
-    return await client.patch({ ...ref, name: nodeName }, 'merge', { metadata: { ownerReferences: lease.metadata.ownerReferences }, spec: lease.spec });
-  } catch (error) {
-    if (isNotFound(error)) return client.create(ref, lease);
-    throw error;
-  }
 }

@@ -86,7 +86,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     // (a few thousand nodes) is being written; clients multiplex everything on one session.
     maxSessionMemory: 256,
   });
-  const router = new Router({ parts, discovery, openapi, authenticate, metrics, isReady: () => ready });
+  const router = new Router({
+    parts, discovery, openapi, authenticate, metrics, isReady: () => ready,
+    storageHealthy: () => (options.store.checkHealth?.() ?? Promise.resolve()).then(() => true, () => false),
+  });
   server.on('request', (req, res) => void router.handle(req as unknown as ServerRequest, res as unknown as ServerReply));
   // HTTP/1.1 upgrades (kubectl exec/attach over WebSocket or SPDY) arrive here, not as requests,
   // once anyone listens for them; they take the same route with a response on their socket.
@@ -129,6 +132,8 @@ interface RouterOptions {
   authenticate: Authenticator;
   metrics: ApiMetrics;
   isReady: () => boolean;
+  /** Whether the store answers now (the `etcd` check of /readyz and /healthz). */
+  storageHealthy: () => Promise<boolean>;
 }
 
 class Router {
@@ -159,7 +164,7 @@ class Router {
   private async dispatch(req: ServerRequest, res: ServerReply, url: URL, info: RequestInfo): Promise<void> {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (PUBLIC_PATHS.has(path) || path.startsWith('/readyz/') || path.startsWith('/livez/') || path.startsWith('/healthz/')) {
-      this.serveHealthOrVersion(res, path);
+      await this.serveHealthOrVersion(res, path);
       return;
     }
     const user = await this.o.authenticate({ socket: connectionOf(req), headers: req.headers });
@@ -201,13 +206,18 @@ class Router {
     }
   }
 
-  private serveHealthOrVersion(res: ServerReply, path: string): void {
+  private async serveHealthOrVersion(res: ServerReply, path: string): Promise<void> {
     if (path === '/version') {
       sendJson(res, 200, KUBERNETES_VERSION);
       return;
     }
-    if (path.startsWith('/readyz') && !this.o.isReady()) {
-      sendText(res, 500, '[-]skiff-bootstrap failed: not finished\nreadyz check failed\n');
+    const failed: string[] = [];
+    if (path.startsWith('/readyz') && !this.o.isReady()) failed.push('[-]skiff-bootstrap failed: not finished');
+    // Upstream's `etcd` check: readiness (and the legacy healthz) fail while the store is unreachable; liveness does not.
+    const storageCheck = ['/readyz', '/readyz/etcd', '/healthz', '/healthz/etcd'].includes(path);
+    if (storageCheck && !(await this.o.storageHealthy())) failed.push('[-]etcd failed: reason withheld');
+    if (failed.length > 0) {
+      sendText(res, 500, `${failed.join('\n')}\n${path.slice(1).split('/')[0]} check failed\n`);
       return;
     }
     sendText(res, 200, 'ok');

@@ -94,6 +94,12 @@ export interface Store {
   compactedRevision(): Promise<number>;
   /** Stops every watch (their iterators end) and releases resources. */
   close(): Promise<void>;
+  /**
+   * Resolves when the backend can serve requests now, else throws
+   * StorageUnavailableError (readiness checks). Optional: an embedded backend
+   * is always available.
+   */
+  checkHealth?(): Promise<void>;
 }
 
 export class StorageError extends Error {
@@ -117,5 +123,18 @@ export class CompactedError extends StorageError {
 export class FutureRevisionError extends StorageError {
   constructor(requested: number, current: number) {
     super(`revision ${requested} is newer than the current revision ${current}`, '');
+  }
+}
+
+/**
+ * The backend cannot be reached or did not answer in time (an etcd outage).
+ * `timeout` says whether a deadline expired (the request may still have been
+ * applied) rather than the backend refusing it outright.
+ */
+export class StorageUnavailableError extends StorageError {
+  readonly timeout: boolean;
+  constructor(message: string, options: { timeout: boolean }) {
+    super(message, '');
+    this.timeout = options.timeout;
   }
 }

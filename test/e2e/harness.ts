@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { startE2eDatastore } from './etcd-datastore.ts';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 export const KUBECTL = '/usr/bin/kubectl';
@@ -48,10 +49,12 @@ export async function startServer(options: StartOptions = {}): Promise<ServerHan
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-e2e-'));
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   const cacheDir = join(dataDir, 'kube-cache');
+  // SKIFF_E2E_DATASTORE=etcd: this server gets its own etcd (unless the test picks a datastore).
+  const datastore = options.extraArgs?.includes('--datastore-endpoint') ? undefined : await startE2eDatastore(dataDir);
   const child = spawn(join(repoRoot, 'bin/skiff'), [
     'server', '--data-dir', dataDir, '--https-listen-port', String(options.port ?? 0),
     '--bind-address', '127.0.0.1', '--node-ip', '127.0.0.1', '--disable-agent',
-    ...(options.apiOnly ? ['--disable-scheduler', '--controllers', ''] : []), ...(options.extraArgs ?? []),
+    ...(options.apiOnly ? ['--disable-scheduler', '--controllers', ''] : []), ...(datastore?.args ?? []), ...(options.extraArgs ?? []),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stderr!.on('data', (d) => output.push(String(d)));
@@ -70,6 +73,9 @@ export async function startServer(options: StartOptions = {}): Promise<ServerHan
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${output.join('')}`));
     });
+  }).catch(async (error: unknown) => {
+    await datastore?.stop();
+    throw error;
   });
 
   const kubectl = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}): KubectlResult => {
@@ -80,10 +86,12 @@ export async function startServer(options: StartOptions = {}): Promise<ServerHan
     return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', status: result.status ?? -1 };
   };
   const kill = async (hard = false) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(hard ? 'SIGKILL' : 'SIGTERM');
-    await exited;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(hard ? 'SIGKILL' : 'SIGTERM');
+      await exited;
+    }
+    await datastore?.stop();
   };
   return {
     port, dataDir, kubeconfig, process: child, output, kubectl, kill,

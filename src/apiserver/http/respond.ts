@@ -1,5 +1,6 @@
 // Writing responses: JSON bodies, Status errors, warnings.
 import type { ServerResponse } from 'node:http';
+import { StorageUnavailableError } from '../../storage/interface.ts';
 import { ApiError, errors } from '../errors.ts';
 
 /**
@@ -22,6 +23,12 @@ export function sendText(res: ServerReply, code: number, text: string): void {
 /** Render any thrown value as a Status; unknown errors become 500 InternalError. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  // The datastore (etcd) is down or slow: a Status the client may retry, as upstream's.
+  if (error instanceof StorageUnavailableError) {
+    return error.timeout
+      ? new ApiError({ code: 504, reason: 'Timeout', message: `Timeout: the storage did not answer in time: ${error.message}`, details: { retryAfterSeconds: 1 } })
+      : errors.serviceUnavailable(`the storage is unavailable: ${error.message}`);
+  }
   return errors.internal(error instanceof Error ? error.message : String(error));
 }
 

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { startSimulatedNodes } from '../agent/simulated/index.ts';
 import { createRestClient } from '../client/rest-client.ts';
-import { startNodeAgent } from './node-agent.ts';
+import { parsePort, startNodeAgent } from './node-agent.ts';
 import { defaultDataDir, detectNodeIp } from './server.ts';
 
 interface AgentFlags {
@@ -23,6 +23,7 @@ interface AgentFlags {
   registriesConfig?: string;
   clusterDns?: string;
   clusterDomain?: string;
+  kubeletPort: string;
 }
 
 export function agentCommand(): Command {
@@ -38,6 +39,7 @@ export function agentCommand(): Command {
     .option('--registries-config <file>', 'registries.yaml (k3s shape): mirrors, auth, TLS')
     .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
     .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
+    .option('--kubelet-port <port>', 'port of the agent\'s logs/exec endpoint on the node IP (0 = a free port)', '10250')
     .option('--simulated', 'run a simulated node: pods bound to it run without containers')
     .action(async (flags: AgentFlags) => {
       await runAgent(flags);
@@ -54,7 +56,10 @@ async function runAgent(flags: AgentFlags): Promise<void> {
   const name = flags.nodeName ?? hostname();
   const node = flags.simulated
     ? await startSimulatedNodes({ client, count: 1, single: { name, internalIp: flags.nodeIp } })
-    : await startNodeAgent({ client, flags: { ...flags, dataDir: resolve(flags.dataDir), nodeName: name, nodeIp: flags.nodeIp ?? detectNodeIp() } });
+    : await startNodeAgent({ client, flags: {
+      ...flags, dataDir: resolve(flags.dataDir), nodeName: name, nodeIp: flags.nodeIp ?? detectNodeIp(),
+      kubeletPort: parsePort(flags.kubeletPort, '--kubelet-port'), clientCa: flags.caFile ? readFileSync(flags.caFile, 'utf8') : undefined,
+    } });
   console.log(`skiff agent ready: node ${name} joined ${flags.server}`);
   const stop = async () => {
     await node.stop();

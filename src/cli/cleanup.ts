@@ -1,7 +1,7 @@
 // `skiff cleanup [--data-dir DIR]`: leaves the machine as it was before the
-// node ran: stops what the runtime started, removes the pod network (netns,
-// veths, bridge, IPAM state) recorded under the data dir, and the Service
-// proxy's nftables table. Safe to run twice and after a crash. Run it in the
+// node ran: stops what the runtime started, unmounts the pods' volumes,
+// removes the pod network (netns, veths, bridge, IPAM state) recorded under
+// the data dir, and the Service proxy's nftables table. Safe to run twice and after a crash. Run it in the
 // node's network namespace (on a real node: the host's; in tests: the test
 // host's), since bridge and veths live there; pod namespaces are found either way.
 import { Command, Option } from 'commander';
@@ -12,6 +12,7 @@ import { CommandError, runCommand } from '../agent/network/iproute.ts';
 import { networkStateDir } from '../agent/network/state.ts';
 import type { OciRuntimeName } from '../agent/runtime/oci-cli.ts';
 import { RuncRuntime } from '../agent/runtime/runc.ts';
+import { mountPointsUnder, unmount } from '../agent/volumes/mounts.ts';
 import { defaultDataDir } from './server.ts';
 
 export interface CleanupResult {
@@ -49,6 +50,15 @@ export async function cleanupNode(options: { dataDir: string; runtime?: OciRunti
     } catch (error) {
       result.errors.push((error as Error).message);
     }
+  }
+  // Then the pods' volume mounts (tmpfs of secrets, projected tokens, memory emptyDirs), deepest first.
+  try {
+    for (const point of await mountPointsUnder(join(options.dataDir, 'pods'))) {
+      await unmount(point);
+      result.removed.push(`mount ${point}`);
+    }
+  } catch (error) {
+    result.errors.push((error as Error).message);
   }
   const network = await cleanupPodNetworkState({ stateDir: networkStateDir(options.dataDir) });
   result.removed.push(...network.netns.map((n) => `netns ${n}`), ...network.links.map((l) => `link ${l}`));

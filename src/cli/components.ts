@@ -82,7 +82,7 @@ export async function startComponents(options: ComponentsOptions): Promise<Runni
       if (problems.length) {
         console.error(`skiff server: warning: running without a local node agent (${problems.join('; ')}); use --disable-agent to silence this`);
       } else {
-        const agent = await startNodeAgent({ client: clientFor('kubelet'), flags: options.localAgent });
+        const agent = await startNodeAgent({ client: clientFor('kubelet'), flags: { clientCa: options.caCert, ...options.localAgent } });
         stoppers.push(() => agent.stop());
       }
     }

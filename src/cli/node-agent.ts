@@ -1,18 +1,22 @@
 // The real node agent as `skiff agent` and `skiff server` start it: the
 // kubelet core (agent/kubelet) on the node's image store, the runc/crun
 // runtime, the bridge pod network and the host volume manager, all under
-// one data dir. It needs root and the runtime's tools; `nodeAgentProblems`
-// says what is missing so `skiff server` can run without a local agent.
+// one data dir, and the agent's streaming server (kubelet's port 10250: logs,
+// exec, attach for the API server) over the kubelet's pods. It needs root and
+// the runtime's tools; `nodeAgentProblems` says what is missing so `skiff
+// server` can run without a local agent.
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { loadRegistriesConfig } from '../agent/images/registries-config.ts';
 import { ImageService } from '../agent/images/service.ts';
 import { startKubelet, type Kubelet } from '../agent/kubelet/index.ts';
+import { createStreamingBackend } from '../agent/kubelet/streaming-backend.ts';
 import { BridgePodNetwork } from '../agent/network/bridge.ts';
 import { networkStateDir } from '../agent/network/state.ts';
 import type { OciRuntimeName } from '../agent/runtime/oci-cli.ts';
 import { RuncRuntime } from '../agent/runtime/runc.ts';
+import { DEFAULT_STREAMING_PORT, startStreamingServer, type RunningStreamingServer } from '../agent/streaming/server.ts';
 import { createVolumeManager } from '../agent/volumes/manager.ts';
 import type { ApiClient } from '../client/interface.ts';
 import { runtimeRoot } from './cleanup.ts';
@@ -27,8 +31,10 @@ export interface NodeAgentFlags {
   clusterDns?: string;
   clusterDomain?: string;
   clusterCidr?: string;
-  /** The streaming (logs/exec) server's port, for daemonEndpoints. */
+  /** The streaming (logs/exec) server's port (default 10250; 0: a free one), published in daemonEndpoints. */
   kubeletPort?: number;
+  /** PEM of the cluster CA: only client certificates it signed may use the streaming server. */
+  clientCa?: string;
 }
 
 function onPath(binary: string): boolean {
@@ -40,6 +46,12 @@ function onPath(binary: string): boolean {
       return false;
     }
   });
+}
+
+export function parsePort(value: string, flag: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new Error(`${flag} ${value} is not a port`);
+  return port;
 }
 
 export function runtimeName(value: string | undefined): OciRuntimeName {
@@ -75,7 +87,17 @@ function runtimeVersion(name: string): string {
 
 export interface RunningNodeAgent {
   kubelet: Kubelet;
+  /** Where the streaming server listens. */
+  streaming: { address: string; port: number };
   stop(): Promise<void>;
+}
+
+/** The cluster CA from the `kube-root-ca.crt` ConfigMap (for an agent started without --ca-file). */
+async function clusterCaFromApi(client: ApiClient): Promise<string> {
+  const map = await client.get({ group: '', version: 'v1', resource: 'configmaps', namespace: 'kube-system', name: 'kube-root-ca.crt' });
+  const pem = (map as { data?: Record<string, string> }).data?.['ca.crt'];
+  if (!pem) throw new Error('the kube-root-ca.crt ConfigMap in kube-system has no ca.crt');
+  return pem;
 }
 
 export async function startNodeAgent(options: { client: ApiClient; flags: NodeAgentFlags }): Promise<RunningNodeAgent> {
@@ -85,30 +107,50 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
   if (problems.length) throw new Error(`the node agent cannot run: ${problems.join('; ')}`);
   mkdirSync(flags.dataDir, { recursive: true, mode: 0o700 });
   const images = await ImageService.open({ dataDir: flags.dataDir, registriesConfig: loadRegistriesConfig(flags.registriesConfig) });
+  let streaming: RunningStreamingServer | undefined;
   try {
-    const kubelet = await startKubelet({
+    const containers = new RuncRuntime({ root: runtimeRoot(flags.dataDir), runtime });
+    const volumes = createVolumeManager({ client, podsDir: join(flags.dataDir, 'pods'), nodeName: flags.nodeName });
+    // The server starts first so that the Node registers with its real port; until the kubelet
+    // is up, every pod is unknown to it (404).
+    let kubelet: Kubelet | undefined;
+    streaming = await startStreamingServer({
+      backend: createStreamingBackend({ runtime: containers, podUid: (namespace, name) => kubelet?.podUid(namespace, name) }),
+      address: flags.nodeIp,
+      port: flags.kubeletPort ?? DEFAULT_STREAMING_PORT,
+      clientCa: flags.clientCa ?? await clusterCaFromApi(client),
+      certDir: join(flags.dataDir, 'agent', 'pki'),
+      nodeName: flags.nodeName,
+      log: (message) => console.error(`kubelet: ${message}`),
+    });
+    kubelet = await startKubelet({
       client,
       nodeName: flags.nodeName,
       nodeIp: flags.nodeIp,
       dataDir: flags.dataDir,
-      runtime: new RuncRuntime({ root: runtimeRoot(flags.dataDir), runtime }),
+      runtime: containers,
       network: ({ podCidr }) => new BridgePodNetwork({ podCidr, stateDir: networkStateDir(flags.dataDir) }),
-      volumes: createVolumeManager({ client, podsDir: join(flags.dataDir, 'pods'), nodeName: flags.nodeName }),
+      volumes,
       images,
+      housekeeping: { images, reclaimVolumes: () => volumes.reclaimLocalPathVolumes() },
       clusterDns: flags.clusterDns ? flags.clusterDns.split(',').map((s) => s.trim()).filter(Boolean) : [],
       clusterDomain: flags.clusterDomain ?? 'cluster.local',
       clusterCidr: flags.clusterCidr,
-      kubeletPort: flags.kubeletPort,
+      kubeletPort: streaming.port,
       runtimeVersion: runtimeVersion(runtime),
     });
+    const running = { kubelet, server: streaming };
     return {
       kubelet,
+      streaming: { address: streaming.address, port: streaming.port },
       async stop() {
-        await kubelet.stop();
+        await running.server.close();
+        await running.kubelet.stop();
         images.close();
       },
     };
   } catch (error) {
+    await streaming?.close();
     images.close();
     throw error;
   }

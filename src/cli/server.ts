@@ -9,10 +9,11 @@ import { renderKubeconfig, writeKubeconfig } from '../apiserver/auth/kubeconfig.
 import { startApiServer } from '../apiserver/server.ts';
 import { parseSimulatedNodesFlag } from '../agent/simulated/index.ts';
 import { startComponents } from './components.ts';
+import { parsePort } from './node-agent.ts';
 import { addControllerTuningOptions, controllerTuningFromFlags, type ControllerTuningFlags } from './controller-flags.ts';
 import { parseSchedulerConfiguration } from '../scheduler/config.ts';
 import { parseControllersFlag } from '../controllers/registry.ts';
-import { openSqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import { openDatastore } from './datastore.ts';
 import type { Store } from '../storage/interface.ts';
 
 export interface ServerFlags extends ControllerTuningFlags {
@@ -22,6 +23,9 @@ export interface ServerFlags extends ControllerTuningFlags {
   httpsListenPort: string;
   writeKubeconfig?: string;
   datastoreEndpoint?: string;
+  datastoreCafile?: string;
+  datastoreCertfile?: string;
+  datastoreKeyfile?: string;
   disableAgent?: boolean;
   nodeIp?: string;
   nodeName?: string;
@@ -29,6 +33,7 @@ export interface ServerFlags extends ControllerTuningFlags {
   registriesConfig?: string;
   clusterDns?: string;
   clusterDomain: string;
+  kubeletPort: string;
   openapiDescriptions?: string;
   clusterCidr: string;
   serviceCidr: string;
@@ -58,7 +63,10 @@ export function serverCommand(): Command {
     .option('--advertise-address <ip>', 'address the kubernetes Service points at (default: the node address)')
     .option('--https-listen-port <port>', 'HTTPS port (0 = pick a free port)', '6443')
     .option('--write-kubeconfig <path>', 'where to write the admin kubeconfig (default: DATA/kubeconfig.yaml)')
-    .option('--datastore-endpoint <url>', 'external datastore (default: embedded sqlite in the data dir)')
+    .option('--datastore-endpoint <url>', 'external datastore: etcd client URLs http(s)://HOST:PORT[,…], or sqlite://PATH (default: embedded sqlite in the data dir)')
+    .option('--datastore-cafile <file>', 'CA bundle that signed the etcd members\' certificates (https endpoints)')
+    .option('--datastore-certfile <file>', 'client certificate for etcd')
+    .option('--datastore-keyfile <file>', 'client key for etcd')
     .option('--disable-agent', 'do not run a node agent in this process')
     .option('--node-ip <ip>', 'this node\'s address')
     .option('--node-name <name>', 'the local node agent\'s node name (default: the hostname)')
@@ -66,6 +74,7 @@ export function serverCommand(): Command {
     .option('--registries-config <file>', 'registries.yaml (k3s shape): mirrors, auth, TLS')
     .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
     .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
+    .option('--kubelet-port <port>', 'port of the local agent\'s logs/exec endpoint on the node IP (0 = a free port)', '10250')
     .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
     .option('--disable-scheduler', 'do not run the scheduler in this process')
     .option('--controllers <list>', 'controllers to run: "*" for all, "-name" to leave one out, e.g. "*,-deployment"', '*')
@@ -78,14 +87,11 @@ export function serverCommand(): Command {
     });
 }
 
-function openStore(flags: ServerFlags, dataDir: string): Store {
-  const endpoint = flags.datastoreEndpoint;
-  if (!endpoint || endpoint.startsWith('sqlite://')) {
-    const path = endpoint ? endpoint.slice('sqlite://'.length) : join(dataDir, 'db', 'state.db');
-    mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-    return openSqliteStore({ path });
-  }
-  throw new Error(`--datastore-endpoint ${endpoint}: only the embedded sqlite store (sqlite://PATH) is supported so far; etcd support is planned`);
+function openStore(flags: ServerFlags, dataDir: string): Promise<Store> {
+  return openDatastore({
+    endpoint: flags.datastoreEndpoint, dataDir,
+    caFile: flags.datastoreCafile, certFile: flags.datastoreCertfile, keyFile: flags.datastoreKeyfile,
+  });
 }
 
 export async function runServer(flags: ServerFlags): Promise<void> {
@@ -106,7 +112,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     hostnames: [hostname()],
     ipAddresses: [...new Set([advertiseAddress, nodeIp, kubernetesServiceIp, ...(flags.bindAddress && flags.bindAddress !== '0.0.0.0' ? [flags.bindAddress] : [])])],
   });
-  const store = openStore(flags, dataDir);
+  const store = await openStore(flags, dataDir);
   const server = await startApiServer({
     store, pki, port,
     bindAddress: flags.bindAddress,
@@ -128,6 +134,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     localAgent: flags.disableAgent ? undefined : {
       dataDir, nodeName: flags.nodeName ?? hostname(), nodeIp, runtime: flags.runtime, registriesConfig: flags.registriesConfig,
       clusterDns: flags.clusterDns, clusterDomain: flags.clusterDomain, clusterCidr: flags.clusterCidr,
+      kubeletPort: parsePort(flags.kubeletPort, '--kubelet-port'),
     },
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));

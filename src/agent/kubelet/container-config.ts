@@ -99,7 +99,9 @@ export async function buildContainerConfig(options: {
   const logPath = containerLogPath({ dataDir: ctx.dataDir, pod, container: container.name, attempt });
   await mkdir(dirname(logPath), { recursive: true });
 
-  const user = await resolveImageUser({ layers: ctx.images.layersFor(image), user: imageConfig.User });
+  // As containerd: a runAsUser replaces the image's User, and its group comes from the image's passwd entry for that uid (else 0).
+  const runAsUser = effectiveSecurity(spec, container).runAsUser;
+  const user = await resolveImageUser({ layers: ctx.images.layersFor(image), user: runAsUser !== undefined ? String(runAsUser) : imageConfig.User });
   const qos = (statusOf(pod).qosClass as QosClass | undefined) ?? qosClassOf(spec);
   return {
     name: container.name,

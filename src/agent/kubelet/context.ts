@@ -24,6 +24,11 @@ export interface KubeletImages {
   readonly layerFormat: 'overlay' | 'plain';
 }
 
+/** The image store's garbage collector (ImageService.garbageCollect), for the kubelet's housekeeping. */
+export interface ImageGarbageCollection {
+  garbageCollect(options: { inUse: (image: ImageRecord) => boolean }): Promise<{ freedBytes: number; removed: string[] }>;
+}
+
 export interface NodeFacts {
   nodeName: string;
   hostIp: string;
@@ -51,6 +56,8 @@ export interface PodRecord {
   released: boolean;
   /** The status last written, and the pod resourceVersion it was computed from. */
   lastWritten?: { status: string; resourceVersion: string | undefined };
+  /** The last failed pull's `reason: message` per image, for the ImagePullBackOff message. */
+  pullErrors?: Map<string, string>;
   /** The final DELETE was sent for this resourceVersion. */
   deleteSentFor?: string;
 }

@@ -14,7 +14,8 @@ import type { PodNetwork } from '../network/types.ts';
 import type { ContainerRuntime } from '../runtime/types.ts';
 import type { VolumeManager } from '../volumes/types.ts';
 import { CrashBackoff } from './backoff.ts';
-import { coreResource, type KubeletContext, type KubeletImages, type PodRecord } from './context.ts';
+import { coreResource, type ImageGarbageCollection, type KubeletContext, type KubeletImages, type PodRecord } from './context.ts';
+import { startHousekeeping } from './housekeeping.ts';
 import { POD_NAME, POD_NAMESPACE, POD_UID } from './labels.ts';
 import type { MachineInfo } from './machine.ts';
 import { NodeAgent } from './node-agent.ts';
@@ -52,8 +53,15 @@ export interface KubeletOptions {
   warn?: (message: string) => void;
   /** Runtime relist period (default 1 s). */
   relistMs?: number;
-  /** Every pod is synced at least this often (default 60 s). */
+  /** Every pod is synced at least this often (default 60 s): volume contents and tokens are refreshed then. */
   resyncMs?: number;
+  /** Periodic work beside the pod syncs (housekeeping.ts): image GC, the local-path volume sweep. */
+  housekeeping?: {
+    images?: ImageGarbageCollection;
+    reclaimVolumes?: () => Promise<string[]>;
+    imageGcPeriodMs?: number;
+    volumeSweepPeriodMs?: number;
+  };
   crashBackoff?: { initialMs?: number; maxMs?: number };
   pullBackoff?: { initialMs?: number; maxMs?: number };
   leaseIntervalMs?: number;
@@ -67,6 +75,8 @@ export interface Kubelet {
   readonly podCidr: string;
   /** Resolves when no pod sync is running. */
   idle(): Promise<void>;
+  /** The uid of the pod `namespace/name` this node runs now (for the streaming server). */
+  podUid(namespace: string, name: string): string | undefined;
   /** Stop watching and syncing; containers keep running. */
   stop(): Promise<void>;
 }
@@ -134,15 +144,16 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const pods = createInformer<KubeObject>({
     client, ref: resources.pods, fieldSelector: `spec.nodeName=${nodeName}`, logger: { warn }, resyncMs: options.resyncMs ?? 60_000,
   });
-  const track = (pod: KubeObject) => {
+  const track = (pod: KubeObject, resync = false) => {
     const uid = pod.metadata.uid;
     if (!uid) return;
     const record = records.get(uid);
     if (record) {
       const ownWrite = record.lastWritten !== undefined && !statusChanged(pod.status, JSON.parse(record.lastWritten.status)) && sameExceptStatus(record.pod, pod);
       record.pod = pod;
-      // The watch bringing back our own status write is no reason to sync (kubelet syncs on pod changes, probes and runtime events).
-      if (ownWrite) return;
+      // The watch bringing back our own status write is no reason to sync (kubelet syncs on pod changes, probes and runtime events)
+      // — but the informer's periodic resync is: kubelet's sync period, which refreshes volume contents and tokens.
+      if (ownWrite && !resync) return;
     } else {
       records.set(uid, { uid, pod, gone: false, waiting: new Map(), podIps: [], mountFailures: 0, released: false });
     }
@@ -150,7 +161,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   };
   pods.addEventHandler({
     onAdd: track,
-    onUpdate: (_old, pod) => track(pod),
+    onUpdate: (old, pod) => track(pod, old === pod),
     onDelete: (pod) => {
       const record = pod.metadata.uid ? records.get(pod.metadata.uid) : undefined;
       if (!record) return;
@@ -164,6 +175,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   await adoptLeftovers({ runtime, records, workers });
 
   const relist = startRelist({ runtime, records, workers, warn, periodMs: options.relistMs ?? 1000 });
+  const housekeeping = startHousekeeping({ runtime, warn, ...options.housekeeping });
   nodeAgent.start();
 
   let stopping: Promise<void> | undefined;
@@ -171,10 +183,21 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     nodeName,
     podCidr: nodeAgent.podCidr,
     idle: () => workers.idle(),
+    podUid(namespace, name) {
+      let found: PodRecord | undefined;
+      for (const record of records.values()) {
+        const { metadata } = record.pod;
+        if (record.gone || metadata.namespace !== namespace || metadata.name !== name) continue;
+        // Two records of one name: the old pod is still terminating; the newer one is meant.
+        if (!found || String(metadata.creationTimestamp ?? '') > String(found.pod.metadata.creationTimestamp ?? '')) found = record;
+      }
+      return found?.uid;
+    },
     stop() {
       stopping ??= (async () => {
         nodeAgent.stop();
         relist.stop();
+        await housekeeping.stop();
         pods.stop();
         services.stop();
         await workers.stop();

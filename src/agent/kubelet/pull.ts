@@ -64,7 +64,9 @@ export async function pullImage(options: { ctx: KubeletContext; record: PodRecor
     const message = PullBackoff.message(image);
     event('Normal', 'BackOff', message);
     event('Warning', 'Failed', 'Error: ImagePullBackOff');
-    return { waiting: { reason: 'ImagePullBackOff', message }, retryAfterMs: 1000 };
+    // The waiting message carries the failed pull's error, as kubelet's does (the event does not).
+    const previous = record.pullErrors?.get(image);
+    return { waiting: { reason: 'ImagePullBackOff', message: previous ? `${message}: ${previous}` : message }, retryAfterMs: 1000 };
   }
   const started = ctx.now().getTime();
   if (willPull) event('Normal', 'Pulling', `Pulling image "${image}"`);
@@ -72,6 +74,7 @@ export async function pullImage(options: { ctx: KubeletContext; record: PodRecor
     const credentials = willPull ? await pullCredentials(ctx, record, image) : [];
     const result = await ctx.images.ensureImage({ image, pullPolicy: policy, credentials });
     ctx.pullBackoff.succeeded(key);
+    record.pullErrors?.delete(image);
     if (willPull) {
       const took = seconds(ctx.now().getTime() - started);
       event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${result.size} bytes.`);
@@ -87,6 +90,7 @@ export async function pullImage(options: { ctx: KubeletContext; record: PodRecor
       return { waiting: { reason: error.reason, message: error.message }, retryAfterMs: 10_000 };
     }
     ctx.pullBackoff.failed(key);
+    (record.pullErrors ??= new Map()).set(image, `${error.reason}: ${error.message}`);
     event('Warning', 'Failed', error.eventMessage);
     event('Warning', 'Failed', `Error: ${error.reason}`);
     return { waiting: { reason: error.reason, message: error.message }, retryAfterMs: 1000 };

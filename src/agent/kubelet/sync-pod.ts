@@ -12,6 +12,7 @@ import { formatDuration } from './backoff.ts';
 import { recordPodEvent, type KubeletContext, type PodRecord } from './context.ts';
 import { observePod, type PodObservation } from './observe.ts';
 import { formatPod, isSidecar, specOf, statusOf, type ContainerSpec } from './pod-types.ts';
+import { pruneOldAttempts } from './prune.ts';
 import { ensureSandbox } from './sandbox.ts';
 import { startContainer } from './start-container.ts';
 import { computePodStatus, podPhase, shouldRestart, statusChanged, type ContainerView } from './status.ts';
@@ -93,6 +94,8 @@ export async function syncPod(deps: SyncDeps, record: PodRecord): Promise<SyncRe
     }
   }
 
+  // Attempts older than the previous one (a stale list is fine: starts only add newer ones).
+  await pruneOldAttempts(ctx, observation.containers);
   observation = await observePod(ctx, record.uid);
   if (isTerminalPhase(podPhase({ pod: record.pod, containers: observation.histories }))) {
     // Done: stop what is left (sidecars), give back address and volumes, report the final phase.

@@ -181,7 +181,8 @@ describe('container runtime on runc', { skip }, () => {
 
   it('shares net, IPC and UTS between the containers of a sandbox', async () => {
     const sandbox = await rt.runPodSandbox(sandboxConfig({ hostname: 'shared-host' }));
-    const server = containerConfig({ argv: ['nc', '-l', '-p', '8080'] });
+    // stdin that never ends: with /dev/null, nc may close the connection before it read the client's line.
+    const server = containerConfig({ argv: ['sh', '-c', 'sleep 3600 | nc -l -p 8080'] });
     const s = await runContainer(rt, server, sandbox);
     const probe = async (id: string) => (await rt.execSync(id, { argv: ['sh', '-c', 'for n in net ipc uts; do readlink /proc/self/ns/$n; done; hostname'] })).stdout.toString();
     const client = containerConfig({ name: 'client', argv: ['sh', '-c', 'for i in $(seq 50); do echo ping | nc 127.0.0.1 8080 && exit 0; sleep 0.2; done; exit 1'] });

@@ -169,8 +169,10 @@ export class RuncRuntime implements ContainerRuntime {
 
   async startContainer(containerId: string): Promise<void> {
     const record = this.mustRead(containerId);
+    // Taken before `start`: a process that exits at once must not finish before it started.
+    const startedAt = Date.now();
     await this.cli.runOrThrow(['start', containerId]);
-    this.state.writeContainer({ ...record, startedAt: Date.now() });
+    this.state.writeContainer({ ...record, startedAt });
   }
 
   async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {

@@ -141,6 +141,32 @@ describe('streaming server', () => {
     assert.equal(await new Promise<number>((resolve) => stranger_.on('unexpected-response', (_req, res) => resolve(res.statusCode!))), 403);
   });
 
+  it('tells a client falling back to SPDY why its exec cannot run before saying SPDY is not spoken', async () => {
+    const spdy = (path: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({
+        host: '127.0.0.1', port: server.port, path, rejectUnauthorized: false, ...apiserver,
+        headers: { connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v4.channel.k8s.io' },
+      }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const missing = await spdy('/exec/default/ghost/app?command=true&stdout=1');
+    assert.equal(missing.status, 404);
+    assert.match(JSON.parse(missing.body).message, /container "app" in pod "ghost" not found/);
+    backend.set(target, { running: false });
+    const stopped = await spdy('/exec/default/web/app?command=true&stdout=1');
+    assert.equal(stopped.status, 400);
+    assert.match(JSON.parse(stopped.body).message, /is not running/);
+    backend.set(target, { running: true });
+    const spoken = await spdy('/exec/default/web/app?command=true&stdout=1');
+    assert.equal(spoken.status, 400);
+    assert.match(JSON.parse(spoken.body).message, /SPDY\/3\.1 is not supported by this node/);
+  });
+
   it('kills the exec\'d process when the client goes away', async () => {
     backend.set(target, { running: true });
     const ws = connect('/exec/default/web/app?command=sleep&command=30&stdout=1', ['v5.channel.k8s.io']);

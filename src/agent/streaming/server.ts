@@ -136,6 +136,8 @@ class StreamingHandler {
       const { route, url } = this.authorize(req);
       if (route.kind !== 'exec' && route.kind !== 'attach') throw StreamingError.badRequest(`${url.pathname} cannot be upgraded`);
       if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+        // kubectl falls back to SPDY when the WebSocket attempt failed: tell it why that one failed.
+        await this.o.backend.check?.(route.target);
         throw StreamingError.badRequest(`unable to upgrade: ${String(req.headers.upgrade)} is not supported by this node; it speaks WebSocket (${SUPPORTED_PROTOCOL_NAMES.join(', ')})`);
       }
       const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);

@@ -52,6 +52,10 @@ export class FakeStreamingBackend implements StreamingBackend {
     return this.session(child, true);
   }
 
+  async check(target: ContainerTarget): Promise<void> {
+    if (!this.find(target).running) throw StreamingError.badRequest(`container "${target.container}" in pod "${target.pod}" is not running`);
+  }
+
   async attach(target: ContainerTarget, options: { stdin: boolean; tty: boolean }): Promise<StreamSession> {
     const container = this.find(target);
     this.calls.push({ kind: 'attach', target, options });

@@ -26,6 +26,12 @@ export interface StreamingBackend {
   exec(target: ContainerTarget, options: ExecOptions): Promise<StreamSession>;
   /** Attach to the container's main process (kubectl attach). */
   attach(target: ContainerTarget, options: { stdin: boolean; tty: boolean }): Promise<StreamSession>;
+  /**
+   * Optional: throws what exec/attach of `target` would refuse with (no such pod, container not
+   * running), without starting anything. The server asks before refusing a protocol it does not
+   * speak (SPDY), so a client that falls back to it still learns the real reason.
+   */
+  check?(target: ContainerTarget): Promise<void>;
   /** The log of the current attempt, or with `previous` of the one before it. */
   containerLog(target: ContainerTarget, options: { previous: boolean }): Promise<ContainerLogSource>;
 }

@@ -6,8 +6,13 @@ import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { ContainerConfig } from '../types.ts';
 
-export function buildBusyboxImage(options: { dir: string; busybox?: string }): ContainerConfig['image'] {
-  const fs = join(options.dir, 'layer', 'fs');
+/**
+ * Fills `fs` with a minimal busybox root: /bin/busybox (busybox-static) with a
+ * symlink per applet, /etc/passwd and /etc/group (root, app 1000, nobody), /tmp.
+ * Also used by test/support/busybox-image.ts for registry images.
+ */
+export function populateBusyboxRoot(options: { fs: string; busybox?: string }): void {
+  const { fs } = options;
   for (const sub of ['bin', 'etc', 'tmp', 'root', 'home/app']) mkdirSync(join(fs, sub), { recursive: true });
   copyFileSync(options.busybox ?? '/bin/busybox', join(fs, 'bin/busybox'));
   chmodSync(join(fs, 'bin/busybox'), 0o755);
@@ -16,6 +21,11 @@ export function buildBusyboxImage(options: { dir: string; busybox?: string }): C
   chmodSync(join(fs, 'tmp'), 0o1777);
   writeFileSync(join(fs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   writeFileSync(join(fs, 'etc/group'), 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n');
+}
+
+export function buildBusyboxImage(options: { dir: string; busybox?: string }): ContainerConfig['image'] {
+  const fs = join(options.dir, 'layer', 'fs');
+  populateBusyboxRoot({ fs, busybox: options.busybox });
   writeFileSync(join(options.dir, 'layer', 'layer.json'), JSON.stringify({ diffId: 'sha256:test', size: 0, whiteouts: [], opaqueDirs: [] }));
   return { reference: 'test.local/busybox:latest', imageId: 'sha256:' + '0'.repeat(64), layers: [fs], layerFormat: 'overlay' };
 }

@@ -4,7 +4,7 @@
 import { createRestClient, type RestClient } from '../client/rest-client.ts';
 import { startSimulatedNodes, type SimulatedNodesSpec } from '../agent/simulated/index.ts';
 import type { SchedulerConfiguration } from '../scheduler/config.ts';
-import { startScheduler } from '../scheduler/scheduler.ts';
+import { startLeaderElectedScheduler } from '../scheduler/leader-elected.ts';
 import { startControllerManager } from '../controllers/manager.ts';
 import type { ControllerTuning } from '../controllers/framework/controller.ts';
 import { nodeAgentProblems, startNodeAgent, type NodeAgentFlags } from './node-agent.ts';
@@ -58,7 +58,8 @@ export async function startComponents(options: ComponentsOptions): Promise<Runni
   };
   try {
     if (options.scheduler !== false) {
-      const scheduler = await startScheduler({ client: clientFor('default-scheduler'), config: options.schedulerConfig });
+      // Leader election on a Lease, as the controller manager's: one scheduler binds at a time.
+      const scheduler = await startLeaderElectedScheduler({ client: clientFor('default-scheduler'), config: options.schedulerConfig });
       stoppers.push(() => scheduler.stop());
     }
     if (options.controllers !== '') {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { resources, type ApiClient, type KubeObject } from '../client/interface.ts';
-import { createLeaderElector, type LeaseSpec } from './framework/leader-election.ts';
+import { createLeaderElector, type LeaseSpec } from '../client/leader-election.ts';
 import type { ReplicaSet } from './framework/types.ts';
 import { CONTROLLER_MANAGER_LEASE, startControllerManager, type ControllerManager } from './manager.ts';
 import { controllerDescriptors, enabledControllers, isControllerEnabled, parseControllersFlag } from './registry.ts';

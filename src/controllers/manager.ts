@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import type { ApiClient } from '../client/interface.ts';
 import { defaultLogger, type ControllerTuning, type Logger, type RunningController } from './framework/controller.ts';
 import { createSharedInformers, type SharedInformers } from './framework/informers.ts';
-import { createLeaderElector, type LeaderElector } from './framework/leader-election.ts';
+import { createLeaderElector, type LeaderElector } from '../client/leader-election.ts';
 import { enabledControllers } from './registry.ts';
 
 export const CONTROLLER_MANAGER_LEASE = { namespace: 'kube-system', name: 'skiff-controller-manager' } as const;

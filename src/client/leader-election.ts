@@ -1,6 +1,7 @@
 // Leader election on a coordination.k8s.io/v1 Lease, as upstream's
 // client-go leaderelection with a LeaseLock, so several `skiff server`
-// processes can run the controllers while only one acts.
+// processes can run the controller manager and the scheduler while only one
+// of each acts.
 //
 // - A candidate takes the Lease when nobody holds it, or when the holder has
 //   not renewed it for leaseDurationSeconds. "Not renewed" is judged by when
@@ -13,8 +14,20 @@
 //   expire for the others: renew deadline < lease duration).
 // - Stopping releases the Lease (holder cleared, duration 1 s) so a
 //   successor takes over at its next retry instead of after the full lease.
-import { isNotFound, resources, type ApiClient, type KubeObject } from '../../client/interface.ts';
-import { defaultLogger, type Logger } from './controller.ts';
+import { isNotFound, resources, type ApiClient, type KubeObject } from './interface.ts';
+
+export interface LeaderElectionLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Warnings to stderr; routine information dropped. */
+const defaultLogger: LeaderElectionLogger = {
+  info() {},
+  warn(message) {
+    process.stderr.write(`${message}\n`);
+  },
+};
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -44,7 +57,7 @@ export interface LeaderElectorOptions {
   releaseOnStop?: boolean;
   /** Called when the observed holder changes (including to us). */
   onNewLeader?: (identity: string) => void;
-  logger?: Logger;
+  logger?: LeaderElectionLogger;
 }
 
 export interface LeaderElector {
@@ -64,7 +77,7 @@ const jitter = (ms: number) => ms + Math.random() * 1.2 * ms;
 
 class LeaseElector implements LeaderElector {
   private readonly o: LeaderElectorOptions;
-  private readonly logger: Logger;
+  private readonly logger: LeaderElectionLogger;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;

@@ -94,7 +94,7 @@ export function parseResize(payload: Buffer): TerminalSize[] {
  * or NonZeroExitCode with the code as an ExitCode cause, which kubectl turns
  * into its own exit status); v1–v3 only a message on failure.
  */
-export function exitPayload(protocol: ChannelProtocol, outcome: { exitCode: number } | { error: string }): Buffer | undefined {
+export function exitPayload(protocol: Pick<ChannelProtocol, 'version'>, outcome: { exitCode: number } | { error: string }): Buffer | undefined {
   if ('error' in outcome) {
     if (protocol.version < 4) return Buffer.from(outcome.error);
     return Buffer.from(JSON.stringify({ metadata: {}, status: 'Failure', message: outcome.error, reason: 'InternalError', code: 500 }));

@@ -1,6 +1,6 @@
 // Parsing kubelet streaming URLs and their query options.
 import type { LogReadOptions } from './log-reader.ts';
-import type { StreamRequest } from './remote-command.ts';
+import type { StreamRequest } from './command-session.ts';
 import { StreamingError, type ContainerTarget } from './types.ts';
 
 export type StreamingRoute =

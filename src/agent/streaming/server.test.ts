@@ -141,11 +141,11 @@ describe('streaming server', () => {
     assert.equal(await new Promise<number>((resolve) => stranger_.on('unexpected-response', (_req, res) => resolve(res.statusCode!))), 403);
   });
 
-  it('tells a client falling back to SPDY why its exec cannot run before saying SPDY is not spoken', async () => {
-    const spdy = (path: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+  it('tells a client falling back to SPDY why its exec cannot run, and refuses unknown upgrades and SPDY protocols', async () => {
+    const spdy = (path: string, upgrade = 'SPDY/3.1', version = 'v4.channel.k8s.io') => new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request({
         host: '127.0.0.1', port: server.port, path, rejectUnauthorized: false, ...apiserver,
-        headers: { connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v4.channel.k8s.io' },
+        headers: { connection: 'Upgrade', upgrade, 'x-stream-protocol-version': version },
       }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
@@ -162,9 +162,12 @@ describe('streaming server', () => {
     assert.equal(stopped.status, 400);
     assert.match(JSON.parse(stopped.body).message, /is not running/);
     backend.set(target, { running: true });
-    const spoken = await spdy('/exec/default/web/app?command=true&stdout=1');
-    assert.equal(spoken.status, 400);
-    assert.match(JSON.parse(spoken.body).message, /SPDY\/3\.1 is not supported by this node/);
+    const unknown = await spdy('/exec/default/web/app?command=true&stdout=1', 'h2c');
+    assert.equal(unknown.status, 400);
+    assert.match(JSON.parse(unknown.body).message, /h2c is not supported by this node/);
+    const unversioned = await spdy('/exec/default/web/app?command=true&stdout=1', 'SPDY/3.1', 'v9.channel.k8s.io');
+    assert.equal(unversioned.status, 403);
+    assert.match(JSON.parse(unversioned.body).message, /unable to negotiate protocol/);
   });
 
   it('kills the exec\'d process when the client goes away', async () => {

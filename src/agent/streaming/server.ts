@@ -12,7 +12,10 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { negotiateProtocol, SUPPORTED_PROTOCOL_NAMES } from './channel-protocol.ts';
 import { readContainerLog } from './log-reader.ts';
+import type { StreamRequest } from './command-session.ts';
 import { serveRemoteCommand } from './remote-command.ts';
+import { negotiateSpdyProtocol, serveSpdyRemoteCommand, SPDY_PROTOCOL_NAMES } from './spdy-remote-command.ts';
+import type { StreamSession } from '../runtime/types.ts';
 import { matchRoute, parseLogQuery, parseStreamRequest, type StreamingRoute } from './request.ts';
 import { loadOrCreateServingCertificate, selfSignedCertificate, type ServingCertificate } from './tls.ts';
 import { statusBody, StreamingError, type ContainerTarget, type StreamingBackend } from './types.ts';
@@ -39,7 +42,11 @@ export interface StreamingServerOptions {
   authorizedUsers?: readonly string[];
   /** Where request failures are reported (default console.error). */
   log?: (message: string) => void;
+  /** Told of every exec/attach that starts streaming, with the transport and protocol it speaks. */
+  onSession?: (info: { kind: 'exec' | 'attach'; transport: 'websocket' | 'spdy'; protocol: string }) => void;
 }
+
+type ExecRoute = Extract<StreamingRoute, { kind: 'exec' | 'attach' }>;
 
 export interface RunningStreamingServer {
   address: string;
@@ -58,6 +65,7 @@ export async function startStreamingServer(options: StreamingServerOptions): Pro
     backend: options.backend,
     authorizedUsers: new Set(options.authorizedUsers ?? [APISERVER_KUBELET_CLIENT_USER]),
     log: options.log ?? ((message) => console.error(message)),
+    onSession: options.onSession,
   });
   const server: Server = createServer({
     cert: certificate.cert,
@@ -98,6 +106,7 @@ interface HandlerOptions {
   backend: StreamingBackend;
   authorizedUsers: Set<string>;
   log: (message: string) => void;
+  onSession?: StreamingServerOptions['onSession'];
 }
 
 class StreamingHandler {
@@ -135,23 +144,22 @@ class StreamingHandler {
     try {
       const { route, url } = this.authorize(req);
       if (route.kind !== 'exec' && route.kind !== 'attach') throw StreamingError.badRequest(`${url.pathname} cannot be upgraded`);
-      if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-        // kubectl falls back to SPDY when the WebSocket attempt failed: tell it why that one failed.
+      const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+      if (upgrade === 'spdy/3.1') return await this.upgradeSpdy({ req, socket, head, route, url });
+      if (upgrade !== 'websocket') {
         await this.o.backend.check?.(route.target);
-        throw StreamingError.badRequest(`unable to upgrade: ${String(req.headers.upgrade)} is not supported by this node; it speaks WebSocket (${SUPPORTED_PROTOCOL_NAMES.join(', ')})`);
+        throw StreamingError.badRequest(`unable to upgrade: ${String(req.headers.upgrade)} is not supported by this node; it speaks WebSocket (${SUPPORTED_PROTOCOL_NAMES.join(', ')}) and SPDY/3.1`);
       }
       const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       const protocol = negotiateProtocol(offered);
       if (!protocol) throw StreamingError.badRequest(`none of the offered subprotocols [${offered.join(' ')}] is supported; supported: [${SUPPORTED_PROTOCOL_NAMES.join(' ')}]`);
-      const request = parseStreamRequest(url.searchParams);
-      const session = route.kind === 'exec'
-        ? await this.o.backend.exec(route.target, execOptions(url.searchParams, request))
-        : await this.o.backend.attach(route.target, { stdin: request.stdin, tty: request.tty });
+      const { session, request } = await this.startSession(route, url);
       if (socket.destroyed) {
         session.close();
         return;
       }
       this.websockets.handleUpgrade(req, socket, head, (ws) => {
+        this.o.onSession?.({ kind: route.kind, transport: 'websocket', protocol: protocol.name });
         void serveRemoteCommand({ socket: ws, protocol, session, request }).catch((error) => {
           this.o.log(`streaming: ${route.kind} ${describe(route.target)}: ${(error as Error).message}`);
           session.close();
@@ -159,11 +167,41 @@ class StreamingHandler {
         });
       });
     } catch (error) {
-      const { code, reason, message } = asStreamingError(error);
-      if (code >= 500) this.o.log(`streaming: ${req.url}: ${message}`);
-      const body = statusBody({ code, reason, message });
-      socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      refuseUpgrade({ socket, error, log: (message) => this.o.log(`streaming: ${req.url}: ${message}`) });
     }
+  }
+
+  /** SPDY/3.1 (kubelet's httpstream handshake): X-Stream-Protocol-Version negotiation, 101, then SPDY framing. */
+  private async upgradeSpdy(options: { req: IncomingMessage; socket: Socket; head: Buffer; route: ExecRoute; url: URL }): Promise<void> {
+    const { req, socket, head, route, url } = options;
+    const offered = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    const protocol = negotiateSpdyProtocol(offered);
+    if (!protocol) {
+      const error = new StreamingError({ code: 403, message: `unable to upgrade: unable to negotiate protocol: client supports ${JSON.stringify(offered)}, server accepts ${JSON.stringify(SPDY_PROTOCOL_NAMES)}` });
+      refuseUpgrade({ socket, error, headers: { 'X-Accepted-Stream-Protocol-Versions': SPDY_PROTOCOL_NAMES.join(', ') }, log: this.o.log });
+      return;
+    }
+    const { session, request } = await this.startSession(route, url);
+    if (socket.destroyed) {
+      session.close();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.o.onSession?.({ kind: route.kind, transport: 'spdy', protocol: protocol.name });
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol.name}\r\n\r\n`);
+    void serveSpdyRemoteCommand({ socket, head, protocol, session, request }).catch((error) => {
+      this.o.log(`streaming: ${route.kind} ${describe(route.target)}: ${(error as Error).message}`);
+      session.close();
+      socket.destroy();
+    });
+  }
+
+  private async startSession(route: ExecRoute, url: URL): Promise<{ session: StreamSession; request: StreamRequest }> {
+    const request = parseStreamRequest(url.searchParams);
+    const session = route.kind === 'exec'
+      ? await this.o.backend.exec(route.target, execOptions(url.searchParams, request))
+      : await this.o.backend.attach(route.target, { stdin: request.stdin, tty: request.tty });
+    return { session, request };
   }
 
   private authorize(req: IncomingMessage): { route: StreamingRoute; url: URL } {
@@ -234,6 +272,15 @@ function execOptions(query: URLSearchParams, request: { stdin: boolean; tty: boo
   const argv = query.getAll('command');
   if (argv.length === 0) throw StreamingError.badRequest('you must specify at least one command for the container');
   return { argv, stdin: request.stdin, tty: request.tty };
+}
+
+/** A Status answer on a connection that asked to be upgraded (then closed). */
+function refuseUpgrade(options: { socket: Socket; error: unknown; headers?: Record<string, string>; log: (message: string) => void }): void {
+  const { code, reason, message } = asStreamingError(options.error);
+  if (code >= 500) options.log(message);
+  const body = statusBody({ code, reason, message });
+  const extra = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  options.socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
 }
 
 function asStreamingError(error: unknown): StreamingError {

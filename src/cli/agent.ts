@@ -24,6 +24,11 @@ interface AgentFlags {
   clusterDns?: string;
   clusterDomain?: string;
   kubeletPort: string;
+  evictionHard?: string;
+  evictionSoft?: string;
+  evictionSoftGracePeriod?: string;
+  evictionPressureTransitionPeriod?: string;
+  evictionMaxPodGracePeriod?: string;
 }
 
 export function agentCommand(): Command {
@@ -40,6 +45,11 @@ export function agentCommand(): Command {
     .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
     .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
     .option('--kubelet-port <port>', 'port of the agent\'s logs/exec endpoint on the node IP (0 = a free port)', '10250')
+    .option('--eviction-hard <thresholds>', 'hard eviction thresholds, e.g. memory.available<100Mi,nodefs.available<10% (default kubelet\'s)')
+    .option('--eviction-soft <thresholds>', 'soft eviction thresholds (each needs --eviction-soft-grace-period)')
+    .option('--eviction-soft-grace-period <periods>', 'grace period per soft threshold, e.g. memory.available=1m30s')
+    .option('--eviction-pressure-transition-period <duration>', 'how long a pressure condition stays True after its signal recovered', '5m')
+    .option('--eviction-max-pod-grace-period <seconds>', 'the longest grace period a soft eviction gives a pod', '0')
     .option('--simulated', 'run a simulated node: pods bound to it run without containers')
     .action(async (flags: AgentFlags) => {
       await runAgent(flags);

@@ -20,6 +20,7 @@ import { DEFAULT_STREAMING_PORT, startStreamingServer, type RunningStreamingServ
 import { createVolumeManager } from '../agent/volumes/manager.ts';
 import type { ApiClient } from '../client/interface.ts';
 import { runtimeRoot } from './cleanup.ts';
+import { parseGoDuration } from './go-duration.ts';
 
 export interface NodeAgentFlags {
   dataDir: string;
@@ -35,6 +36,12 @@ export interface NodeAgentFlags {
   kubeletPort?: number;
   /** PEM of the cluster CA: only client certificates it signed may use the streaming server. */
   clientCa?: string;
+  /** kubelet's --eviction-* flags, as given. */
+  evictionHard?: string;
+  evictionSoft?: string;
+  evictionSoftGracePeriod?: string;
+  evictionPressureTransitionPeriod?: string;
+  evictionMaxPodGracePeriod?: string;
 }
 
 function onPath(binary: string): boolean {
@@ -46,6 +53,11 @@ function onPath(binary: string): boolean {
       return false;
     }
   });
+}
+
+function parseSeconds(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new Error(`${flag} ${value} is not a number of seconds`);
+  return Number(value);
 }
 
 export function parsePort(value: string, flag: string): number {
@@ -138,6 +150,12 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
       clusterCidr: flags.clusterCidr,
       kubeletPort: streaming.port,
       runtimeVersion: runtimeVersion(runtime),
+      eviction: {
+        hard: flags.evictionHard, soft: flags.evictionSoft, softGracePeriod: flags.evictionSoftGracePeriod,
+        pressureTransitionMs: flags.evictionPressureTransitionPeriod ? parseGoDuration(flags.evictionPressureTransitionPeriod, '--eviction-pressure-transition-period') : undefined,
+        maxPodGracePeriodSeconds: flags.evictionMaxPodGracePeriod ? parseSeconds(flags.evictionMaxPodGracePeriod, '--eviction-max-pod-grace-period') : undefined,
+        imageDir: join(flags.dataDir, 'images'),
+      },
     });
     const running = { kubelet, server: streaming };
     return {

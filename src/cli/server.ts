@@ -34,6 +34,11 @@ export interface ServerFlags extends ControllerTuningFlags {
   clusterDns?: string;
   clusterDomain: string;
   kubeletPort: string;
+  evictionHard?: string;
+  evictionSoft?: string;
+  evictionSoftGracePeriod?: string;
+  evictionPressureTransitionPeriod?: string;
+  evictionMaxPodGracePeriod?: string;
   openapiDescriptions?: string;
   clusterCidr: string;
   serviceCidr: string;
@@ -75,6 +80,11 @@ export function serverCommand(): Command {
     .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
     .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
     .option('--kubelet-port <port>', 'port of the local agent\'s logs/exec endpoint on the node IP (0 = a free port)', '10250')
+    .option('--eviction-hard <thresholds>', 'hard eviction thresholds, e.g. memory.available<100Mi,nodefs.available<10% (default kubelet\'s)')
+    .option('--eviction-soft <thresholds>', 'soft eviction thresholds (each needs --eviction-soft-grace-period)')
+    .option('--eviction-soft-grace-period <periods>', 'grace period per soft threshold, e.g. memory.available=1m30s')
+    .option('--eviction-pressure-transition-period <duration>', 'how long a pressure condition stays True after its signal recovered', '5m')
+    .option('--eviction-max-pod-grace-period <seconds>', 'the longest grace period a soft eviction gives a pod', '0')
     .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
     .option('--disable-scheduler', 'do not run the scheduler in this process')
     .option('--controllers <list>', 'controllers to run: "*" for all, "-name" to leave one out, e.g. "*,-deployment"', '*')
@@ -135,6 +145,8 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       dataDir, nodeName: flags.nodeName ?? hostname(), nodeIp, runtime: flags.runtime, registriesConfig: flags.registriesConfig,
       clusterDns: flags.clusterDns, clusterDomain: flags.clusterDomain, clusterCidr: flags.clusterCidr,
       kubeletPort: parsePort(flags.kubeletPort, '--kubelet-port'),
+      evictionHard: flags.evictionHard, evictionSoft: flags.evictionSoft, evictionSoftGracePeriod: flags.evictionSoftGracePeriod,
+      evictionPressureTransitionPeriod: flags.evictionPressureTransitionPeriod, evictionMaxPodGracePeriod: flags.evictionMaxPodGracePeriod,
     },
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));

@@ -58,6 +58,8 @@ export interface PodRecord {
   lastWritten?: { status: string; resourceVersion: string | undefined };
   /** The last failed pull's `reason: message` per image, for the ImagePullBackOff message. */
   pullErrors?: Map<string, string>;
+  /** The eviction manager chose this pod: fail it with this message, stop it within this grace; `done` when stopped. */
+  eviction?: { message: string; gracePeriodSeconds: number; eventRecorded?: boolean; done: (evicted: boolean) => void };
   /** The final DELETE was sent for this resourceVersion. */
   deleteSentFor?: string;
 }

@@ -15,6 +15,9 @@ import type { ContainerRuntime } from '../runtime/types.ts';
 import type { VolumeManager } from '../volumes/types.ts';
 import { CrashBackoff } from './backoff.ts';
 import { coreResource, type ImageGarbageCollection, type KubeletContext, type KubeletImages, type PodRecord } from './context.ts';
+import { EvictionManager } from './eviction/manager.ts';
+import { hostEvictionStats, machineEvictionStats, type EvictionStats } from './eviction/stats.ts';
+import { hardReservation, parseThresholds, type Threshold } from './eviction/thresholds.ts';
 import { startHousekeeping } from './housekeeping.ts';
 import { POD_NAME, POD_NAMESPACE, POD_UID } from './labels.ts';
 import type { MachineInfo } from './machine.ts';
@@ -68,6 +71,23 @@ export interface KubeletOptions {
   statusCheckMs?: number;
   /** Tests: a fake machine instead of /proc and statfs. */
   machine?: () => Promise<MachineInfo>;
+  /** The eviction manager (eviction/): kubelet's --eviction-* flags and what it measures. */
+  eviction?: {
+    /** --eviction-hard (default kubelet's: memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%). */
+    hard?: string;
+    soft?: string;
+    softGracePeriod?: string;
+    /** --eviction-pressure-transition-period (default 5 min). */
+    pressureTransitionMs?: number;
+    /** --eviction-max-pod-grace-period (default 0). */
+    maxPodGracePeriodSeconds?: number;
+    /** Default 10 s. */
+    monitoringIntervalMs?: number;
+    /** The image store's directory (imagefs); default the data dir. */
+    imageDir?: string;
+    /** Default: the host's numbers (hostEvictionStats), or the fake machine's when `machine` is given. */
+    stats?: EvictionStats;
+  };
 }
 
 export interface Kubelet {
@@ -85,7 +105,12 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const { client, nodeName, runtime } = options;
   const now = options.now ?? (() => new Date());
   const warn = options.warn ?? ((message: string) => console.error(`kubelet: ${message}`));
+  // Bad flags fail here, before anything is registered.
+  const thresholds = parseThresholds({ ...options.eviction });
+  let eviction: EvictionManager | undefined;
   const nodeAgent = new NodeAgent({
+    pressure: () => eviction?.pressure() ?? { memory: false, disk: false, pid: false },
+    reservation: (m) => hardReservation(thresholds, m),
     client, nodeName, hostIp: options.nodeIp, dataDir: options.dataDir,
     runtimeVersion: options.runtimeVersion ?? `${runtime.name}://unknown`,
     kubeletPort: options.kubeletPort ?? 10250,
@@ -116,7 +141,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       secret: (namespace, name) => getOptional('secrets', namespace, name),
       serviceEnv: async (namespace, includeAll) => serviceEnvVars(servicesForPod({ namespace, enableServiceLinks: includeAll, all: services.lister.list() })),
     },
-    node: { nodeName, hostIp: options.nodeIp, memoryCapacityBytes: machine.memoryBytes, allocatable: allocatableOf(machine) },
+    node: { nodeName, hostIp: options.nodeIp, memoryCapacityBytes: machine.memoryBytes, allocatable: allocatableOf(machine, hardReservation(thresholds, machine)) },
     dataDir: options.dataDir,
     clusterDns: options.clusterDns ?? [],
     clusterDomain: options.clusterDomain ?? 'cluster.local',
@@ -131,7 +156,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     sync: async (uid) => {
       const record = records.get(uid);
       if (!record) return { finished: true };
-      const result = await syncPod({ ctx, admittedPods }, record);
+      const result = await syncPod({ ctx, admittedPods, admitUnderPressure: (pod) => eviction?.admit(pod) }, record);
       if (result.finished) records.delete(uid);
       return result;
     },
@@ -176,6 +201,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
 
   const relist = startRelist({ runtime, records, workers, warn, periodMs: options.relistMs ?? 1000 });
   const housekeeping = startHousekeeping({ runtime, warn, ...options.housekeeping });
+  eviction = startEviction({ options, thresholds, records, workers, admittedPods, warn, now });
   nodeAgent.start();
 
   let stopping: Promise<void> | undefined;
@@ -197,6 +223,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       stopping ??= (async () => {
         nodeAgent.stop();
         relist.stop();
+        await eviction?.stop();
         await housekeeping.stop();
         pods.stop();
         services.stop();
@@ -264,4 +291,54 @@ function startRelist(options: { runtime: ContainerRuntime; records: Map<string, 
 function sameExceptStatus(a: KubeObject, b: KubeObject): boolean {
   const strip = (p: KubeObject) => JSON.stringify({ ...p, status: undefined, metadata: { ...p.metadata, resourceVersion: undefined, managedFields: undefined } });
   return strip(a) === strip(b);
+}
+
+/**
+ * The eviction manager on this kubelet's pods: it may evict the admitted,
+ * unfinished pods; an eviction is handed to the pod's worker (sync-pod.ts
+ * evictPod) and counts as done once that sync stopped the pod. Disk
+ * pressure first removes the exited containers of finished pods and unused
+ * images.
+ */
+function startEviction(deps: {
+  options: KubeletOptions;
+  thresholds: Threshold[];
+  records: Map<string, PodRecord>;
+  workers: PodWorkers;
+  admittedPods: () => PodRecord[];
+  warn: (message: string) => void;
+  now: () => Date;
+}): EvictionManager {
+  const { options, records, workers } = deps;
+  const { runtime } = options;
+  const stats = options.eviction?.stats
+    ?? (options.machine ? machineEvictionStats(options.machine) : hostEvictionStats({ dataDir: options.dataDir, imageDir: options.eviction?.imageDir, runtime }));
+  const images = options.housekeeping?.images;
+  const manager = new EvictionManager({
+    thresholds: deps.thresholds, stats, now: deps.now, warn: deps.warn,
+    pressureTransitionMs: options.eviction?.pressureTransitionMs,
+    maxPodGracePeriodSeconds: options.eviction?.maxPodGracePeriodSeconds,
+    activePods: () => deps.admittedPods().filter((r) => !r.eviction).map((r) => r.pod),
+    evict: (pod, request) => new Promise<boolean>((resolve) => {
+      const record = records.get(pod.metadata.uid ?? '');
+      if (!record || record.gone || record.eviction) return resolve(false);
+      record.eviction = { ...request, done: resolve };
+      workers.update(record.uid);
+    }),
+    reclaim: {
+      deadContainers: async () => {
+        // Finished pods keep their exited containers for logs, until the disk is needed.
+        for (const c of await runtime.listContainers()) {
+          const record = records.get(c.labels[POD_UID] ?? '');
+          if (c.state === 'exited' && record?.released) await runtime.removeContainer(c.id);
+        }
+      },
+      unusedImages: images ? async () => {
+        const used = new Set((await runtime.listContainers()).map((c) => c.imageId));
+        await images.garbageCollect({ inUse: (image) => used.has(image.imageId) });
+      } : undefined,
+    },
+  });
+  manager.start(options.eviction?.monitoringIntervalMs ?? 10_000);
+  return manager;
 }

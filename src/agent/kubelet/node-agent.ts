@@ -5,10 +5,10 @@
 // the status when it changed (checked every 10 s) or every 5 minutes.
 import { isNotFound, resources, type ApiClient, type KubeObject } from '../../client/interface.ts';
 import { formatCidr, parseCidr, type Cidr } from '../shared/cidr.ts';
-import { ensureLease, leaseRenewal, NODE_LEASE_NAMESPACE, rfc3339 } from '../shared/node-lease.ts';
+import { ensureLease, leaseRenewal, NODE_LEASE_NAMESPACE, rfc3339, type NodePressure } from '../shared/node-lease.ts';
 import type { KubeletImages } from './context.ts';
 import { readMachineInfo, type MachineInfo } from './machine.ts';
-import { nodeStatus, statusFingerprint } from './node-status.ts';
+import { nodeStatus, statusFingerprint, type EvictionReservation } from './node-status.ts';
 
 export interface NodeAgentOptions {
   client: ApiClient;
@@ -29,6 +29,10 @@ export interface NodeAgentOptions {
   statusReportMs?: number;
   /** Tests measure a fake machine. */
   machine?: () => Promise<MachineInfo>;
+  /** The eviction manager's pressure conditions (default: the machine against the default thresholds). */
+  pressure?: () => NodePressure;
+  /** What the hard eviction thresholds hold back from allocatable. */
+  reservation?: (machine: MachineInfo) => EvictionReservation;
 }
 
 const NODE_MASK = 24;
@@ -79,7 +83,7 @@ export class NodeAgent {
 
   private status(machine: MachineInfo, previousConditions?: unknown): Record<string, unknown> {
     const o = this.options;
-    return nodeStatus({ machine, nodeName: o.nodeName, hostIp: o.hostIp, runtimeVersion: o.runtimeVersion, kubeletPort: o.kubeletPort, images: o.images.list(), now: rfc3339(o.now()), previousConditions });
+    return nodeStatus({ machine, nodeName: o.nodeName, hostIp: o.hostIp, runtimeVersion: o.runtimeVersion, kubeletPort: o.kubeletPort, images: o.images.list(), now: rfc3339(o.now()), previousConditions, pressure: o.pressure?.(), reservation: o.reservation?.(machine) });
   }
 
   /** Create or adopt the Node and its Lease; returns the Node as written. */

@@ -1,8 +1,8 @@
 // The Node status the kubelet reports, from the machine: capacity, and
-// allocatable = capacity minus what kubelet's defaults hold back (no
-// kube/system reservations; the hard eviction thresholds memory.available
-// 100Mi and nodefs.available 10%), pressure conditions from those same
-// thresholds, addresses, nodeInfo, the images on the node. Pure.
+// allocatable = capacity minus what the hard eviction thresholds hold back
+// (no kube/system reservations; kubelet's defaults memory.available 100Mi
+// and nodefs.available 10%), the pressure conditions of the eviction
+// manager (eviction/), addresses, nodeInfo, the images on the node. Pure.
 import type { ImageRecord } from '../images/store.ts';
 import { KUBELET_VERSION, nodeConditions, type NodePressure } from '../shared/node-lease.ts';
 import type { MachineInfo } from './machine.ts';
@@ -36,12 +36,22 @@ export function capacityOf(machine: MachineInfo): Record<string, string> {
   };
 }
 
-export function allocatableOf(machine: MachineInfo): Record<string, string> {
-  const storageReserved = Math.ceil((machine.storageBytes * EVICTION_NODEFS_PERCENT) / 100);
+/** What the hard eviction thresholds hold back of memory and the node filesystem. */
+export interface EvictionReservation {
+  memoryBytes: number;
+  storageBytes: number;
+}
+
+/** kubelet's defaults: memory.available<100Mi, nodefs.available<10%. */
+export function defaultReservation(machine: MachineInfo): EvictionReservation {
+  return { memoryBytes: EVICTION_MEMORY_BYTES, storageBytes: Math.ceil((machine.storageBytes * EVICTION_NODEFS_PERCENT) / 100) };
+}
+
+export function allocatableOf(machine: MachineInfo, reservation: EvictionReservation = defaultReservation(machine)): Record<string, string> {
   return {
     ...capacityOf(machine),
-    'ephemeral-storage': formatBytes(machine.storageBytes - storageReserved),
-    memory: formatBytes(Math.max(0, machine.memoryBytes - EVICTION_MEMORY_BYTES)),
+    'ephemeral-storage': formatBytes(Math.max(0, machine.storageBytes - reservation.storageBytes)),
+    memory: formatBytes(Math.max(0, machine.memoryBytes - reservation.memoryBytes)),
   };
 }
 
@@ -70,14 +80,17 @@ export interface NodeStatusInput {
   images: readonly ImageRecord[];
   now: string;
   previousConditions?: unknown;
+  /** The eviction manager's conditions; default: the machine against kubelet's default hard thresholds. */
+  pressure?: NodePressure;
+  reservation?: EvictionReservation;
 }
 
 export function nodeStatus(input: NodeStatusInput): Record<string, unknown> {
   const { machine } = input;
   return {
     capacity: capacityOf(machine),
-    allocatable: allocatableOf(machine),
-    conditions: nodeConditions(input.now, input.previousConditions, pressureOf(machine)),
+    allocatable: allocatableOf(machine, input.reservation),
+    conditions: nodeConditions(input.now, input.previousConditions, input.pressure ?? pressureOf(machine)),
     addresses: [
       { type: 'InternalIP', address: input.hostIp },
       { type: 'Hostname', address: input.nodeName },

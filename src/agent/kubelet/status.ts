@@ -52,6 +52,8 @@ export interface StatusInput {
   started: (containerId: string) => boolean;
   /** The pod is being deleted and every container has been stopped: the phase becomes terminal whatever the restart policy. */
   podIsTerminal?: boolean;
+  /** The phase decided elsewhere (an eviction fails the pod whatever its containers did). */
+  phase?: string;
 }
 
 const exited = (view: ContainerView | undefined) => view?.state === 'exited';
@@ -195,7 +197,7 @@ export function computePodStatus(input: StatusInput): Record<string, unknown> {
   const defaultWaiting = hasInit ? 'PodInitializing' : 'ContainerCreating';
   const initContainerStatuses = (spec.initContainers ?? []).map((container) => containerStatus({ input, container, defaultWaiting, init: true }));
   const containerStatuses = (spec.containers ?? []).map((container) => containerStatus({ input, container, defaultWaiting, init: false }));
-  const phase = podPhase(input);
+  const phase = input.phase ?? podPhase(input);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
 
   const incompleteInit = (spec.initContainers ?? []).filter((c, i) => {

@@ -6,8 +6,9 @@
 // policy and CrashLoopBackOff, probe-driven restarts, and for pods that are
 // done or deleted: termination, release, the final status and DELETE.
 import { ApiStatusError, isNotFound, resources } from '../../client/interface.ts';
+import { rfc3339 } from '../shared/node-lease.ts';
 import { VolumeError } from '../volumes/types.ts';
-import { admitPod, rejectedStatus } from './admission.ts';
+import { admitPod, rejectedStatus, type Rejection } from './admission.ts';
 import { formatDuration } from './backoff.ts';
 import { recordPodEvent, type KubeletContext, type PodRecord } from './context.ts';
 import { observePod, type PodObservation } from './observe.ts';
@@ -29,6 +30,8 @@ export interface SyncDeps {
   ctx: KubeletContext;
   /** Pods admitted on this node that have not finished (for admission). */
   admittedPods: () => PodRecord[];
+  /** The eviction manager's admission (pods refused under node pressure). */
+  admitUnderPressure?: (pod: PodRecord['pod']) => Rejection | undefined;
 }
 
 const isTerminalPhase = (phase: string | undefined) => phase === 'Succeeded' || phase === 'Failed';
@@ -46,6 +49,7 @@ export async function syncPod(deps: SyncDeps, record: PodRecord): Promise<SyncRe
     await removePod({ ctx, record, containers: observation.containers, sandboxIds: sandboxIds() });
     return { finished: true };
   }
+  if (record.eviction && !isTerminalPhase(statusOf(record.pod).phase)) return evictPod(ctx, record, observation);
   if (record.pod.metadata.deletionTimestamp) return terminatePod(deps, record, observation);
 
   if (isTerminalPhase(statusOf(record.pod).phase)) {
@@ -121,7 +125,7 @@ function admit(deps: SyncDeps, record: PodRecord, observation: PodObservation): 
     return;
   }
   const others = deps.admittedPods().filter((r) => r !== record).map((r) => r.pod);
-  const rejection = admitPod({ pod: record.pod, admitted: others, allocatable: deps.ctx.node.allocatable });
+  const rejection = admitPod({ pod: record.pod, admitted: others, allocatable: deps.ctx.node.allocatable }) ?? deps.admitUnderPressure?.(record.pod);
   record.admitted = rejection === undefined;
   if (rejection) {
     record.rejection = rejection;
@@ -235,9 +239,40 @@ async function terminatePod(deps: SyncDeps, record: PodRecord, observation: PodO
   return {};
 }
 
-/** Compute the status from what runs and write it if it changed. */
-async function report(ctx: KubeletContext, record: PodRecord, observation: PodObservation, podIsTerminal = false): Promise<void> {
-  const status = computePodStatus({
+/**
+ * The eviction manager's kill: an `Evicted` event, the containers stopped
+ * within the eviction's grace period, what the pod held released, and the
+ * pod failed with reason Evicted and a DisruptionTarget condition.
+ */
+async function evictPod(ctx: KubeletContext, record: PodRecord, observation: PodObservation): Promise<SyncResult> {
+  const eviction = record.eviction!;
+  if (!eviction.eventRecorded) {
+    recordPodEvent(ctx, { pod: record.pod, type: 'Warning', reason: 'Evicted', message: eviction.message });
+    eviction.eventRecorded = true;
+  }
+  if (observation.containers.some(active)) {
+    await killPod({ ctx, record, containers: observation.containers, gracePeriodSeconds: eviction.gracePeriodSeconds });
+    observation = await observePod(ctx, record.uid);
+  }
+  if (!record.released) {
+    await releasePod(ctx, record, observation.sandboxes.map((s) => s.id));
+    record.released = true;
+  }
+  const status = podStatusNow(ctx, record, observation, { podIsTerminal: true, phase: 'Failed' });
+  const conditions = (status.conditions as { type: string }[]).filter((c) => c.type !== 'DisruptionTarget');
+  const previous = statusOf(record.pod).conditions?.find((c) => c.type === 'DisruptionTarget' && c.status === 'True');
+  conditions.push({
+    type: 'DisruptionTarget', status: 'True', lastProbeTime: null,
+    lastTransitionTime: previous?.lastTransitionTime ?? rfc3339(ctx.now()),
+    reason: 'TerminationByKubelet', message: eviction.message,
+  } as { type: string });
+  await writeStatus(ctx, record, { ...status, reason: 'Evicted', message: eviction.message, conditions });
+  eviction.done(true);
+  return {};
+}
+
+function podStatusNow(ctx: KubeletContext, record: PodRecord, observation: PodObservation, options: { podIsTerminal: boolean; phase?: string }): Record<string, unknown> {
+  return computePodStatus({
     pod: record.pod,
     now: ctx.now(),
     runtimeName: ctx.runtime.name,
@@ -256,9 +291,13 @@ async function report(ctx: KubeletContext, record: PodRecord, observation: PodOb
       const spec = c && containerSpecOf(record, c.labels['io.kubernetes.container.name'] ?? c.name);
       return !!spec && ctx.probes.started(id, spec);
     },
-    podIsTerminal,
+    ...options,
   });
-  await writeStatus(ctx, record, status);
+}
+
+/** Compute the status from what runs and write it if it changed. */
+async function report(ctx: KubeletContext, record: PodRecord, observation: PodObservation, podIsTerminal = false): Promise<void> {
+  await writeStatus(ctx, record, podStatusNow(ctx, record, observation, { podIsTerminal }));
 }
 
 async function writeStatus(ctx: KubeletContext, record: PodRecord, status: Record<string, unknown>): Promise<void> {

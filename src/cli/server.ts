@@ -10,13 +10,14 @@ import { startApiServer } from '../apiserver/server.ts';
 import { parseSimulatedNodesFlag } from '../agent/simulated/index.ts';
 import { startComponents } from './components.ts';
 import { parsePort } from './node-agent.ts';
+import { addNodeAgentOptions, type NodeAgentFlagValues } from './node-agent-flags.ts';
 import { addControllerTuningOptions, controllerTuningFromFlags, type ControllerTuningFlags } from './controller-flags.ts';
 import { parseSchedulerConfiguration } from '../scheduler/config.ts';
 import { parseControllersFlag } from '../controllers/registry.ts';
 import { openDatastore } from './datastore.ts';
 import type { Store } from '../storage/interface.ts';
 
-export interface ServerFlags extends ControllerTuningFlags {
+export interface ServerFlags extends ControllerTuningFlags, NodeAgentFlagValues {
   dataDir: string;
   bindAddress?: string;
   advertiseAddress?: string;
@@ -28,17 +29,6 @@ export interface ServerFlags extends ControllerTuningFlags {
   datastoreKeyfile?: string;
   disableAgent?: boolean;
   nodeIp?: string;
-  nodeName?: string;
-  runtime: string;
-  registriesConfig?: string;
-  clusterDns?: string;
-  clusterDomain: string;
-  kubeletPort: string;
-  evictionHard?: string;
-  evictionSoft?: string;
-  evictionSoftGracePeriod?: string;
-  evictionPressureTransitionPeriod?: string;
-  evictionMaxPodGracePeriod?: string;
   openapiDescriptions?: string;
   clusterCidr: string;
   serviceCidr: string;
@@ -61,7 +51,7 @@ export function detectNodeIp(): string {
 }
 
 export function serverCommand(): Command {
-  return addControllerTuningOptions(new Command('server'))
+  return addNodeAgentOptions(addControllerTuningOptions(new Command('server')), 'the local agent')
     .description('Run the control plane: API server with the embedded store')
     .option('--data-dir <dir>', 'state directory (certificates, database)', defaultDataDir())
     .option('--bind-address <ip>', 'address to listen on (default: all addresses)')
@@ -74,17 +64,6 @@ export function serverCommand(): Command {
     .option('--datastore-keyfile <file>', 'client key for etcd')
     .option('--disable-agent', 'do not run a node agent in this process')
     .option('--node-ip <ip>', 'this node\'s address')
-    .option('--node-name <name>', 'the local node agent\'s node name (default: the hostname)')
-    .option('--runtime <name>', 'OCI runtime of the local node agent: runc or crun', 'runc')
-    .option('--registries-config <file>', 'registries.yaml (k3s shape): mirrors, auth, TLS')
-    .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
-    .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
-    .option('--kubelet-port <port>', 'port of the local agent\'s logs/exec endpoint on the node IP (0 = a free port)', '10250')
-    .option('--eviction-hard <thresholds>', 'hard eviction thresholds, e.g. memory.available<100Mi,nodefs.available<10% (default kubelet\'s)')
-    .option('--eviction-soft <thresholds>', 'soft eviction thresholds (each needs --eviction-soft-grace-period)')
-    .option('--eviction-soft-grace-period <periods>', 'grace period per soft threshold, e.g. memory.available=1m30s')
-    .option('--eviction-pressure-transition-period <duration>', 'how long a pressure condition stays True after its signal recovered', '5m')
-    .option('--eviction-max-pod-grace-period <seconds>', 'the longest grace period a soft eviction gives a pod', '0')
     .option('--openapi-descriptions <path>', 'upstream swagger.json to serve field descriptions from (kubectl explain)')
     .option('--disable-scheduler', 'do not run the scheduler in this process')
     .option('--controllers <list>', 'controllers to run: "*" for all, "-name" to leave one out, e.g. "*,-deployment"', '*')

@@ -1,0 +1,33 @@
+// The node agent's flags, shared by `skiff agent` and `skiff server` (whose
+// local agent takes the same ones), so the two commands cannot drift apart.
+import type { Command } from 'commander';
+
+export interface NodeAgentFlagValues {
+  nodeName?: string;
+  runtime: string;
+  registriesConfig?: string;
+  clusterDns?: string;
+  clusterDomain: string;
+  kubeletPort: string;
+  evictionHard?: string;
+  evictionSoft?: string;
+  evictionSoftGracePeriod?: string;
+  evictionPressureTransitionPeriod?: string;
+  evictionMaxPodGracePeriod?: string;
+}
+
+/** Add the agent's flags; `subject` names whose agent they set ("the agent", "the local agent"). */
+export function addNodeAgentOptions(command: Command, subject: string): Command {
+  return command
+    .option('--node-name <name>', `${subject}'s node name (default: the hostname)`)
+    .option('--runtime <name>', `OCI runtime of ${subject}: runc or crun`, 'runc')
+    .option('--registries-config <file>', 'registries.yaml (k3s shape): mirrors, auth, TLS')
+    .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
+    .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
+    .option('--kubelet-port <port>', `port of ${subject}'s logs/exec endpoint on the node IP (0 = a free port)`, '10250')
+    .option('--eviction-hard <thresholds>', 'hard eviction thresholds, e.g. memory.available<100Mi,nodefs.available<10% (default kubelet\'s)')
+    .option('--eviction-soft <thresholds>', 'soft eviction thresholds (each needs --eviction-soft-grace-period)')
+    .option('--eviction-soft-grace-period <periods>', 'grace period per soft threshold, e.g. memory.available=1m30s')
+    .option('--eviction-pressure-transition-period <duration>', 'how long a pressure condition stays True after its signal recovered', '5m')
+    .option('--eviction-max-pod-grace-period <seconds>', 'the longest grace period a soft eviction gives a pod', '0');
+}

@@ -61,16 +61,24 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   ], { stdio: ['ignore', 'pipe', 'pipe'], env });
   trackChild(child);
   if (child.pid !== undefined) startWatchdog(child.pid, options.dataDir, options.orphanCleanupDir);
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const { port, output } = await waitForReadyLine(child, readyTimeoutMs);
+  return { process: child, port, dataDir: options.dataDir, output };
+}
+
+/**
+ * The port from a starting `skiff server`'s ready line; rejects when it exits
+ * first or is not ready in time. `output` keeps its last 200 lines (for errors).
+ */
+export async function waitForReadyLine(child: ChildProcess, timeoutMs: number): Promise<{ port: number; output: string[] }> {
   const output: string[] = [];
   const keep = (line: string) => {
     output.push(line);
     if (output.length > 200) output.shift();
   };
   createInterface({ input: child.stderr! }).on('line', keep);
-  const server: Server = { process: child, port: 0, dataDir: options.dataDir, output };
-  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
-  server.port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready in ${readyTimeoutMs / 1000}s:\n${output.join('\n')}`)), readyTimeoutMs);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not ready in ${timeoutMs / 1000}s:\n${output.join('\n')}`)), timeoutMs);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       keep(line);
       const m = /ready: https:\/\/127\.0\.0\.1:(\d+)/.exec(line);
@@ -84,7 +92,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
       reject(new Error(`server exited (${code ?? signal}):\n${output.join('\n')}`));
     });
   });
-  return server;
+  return { port, output };
 }
 
 /** SIGTERM (so a --cpu-prof profile is written), SIGKILL after 10 s. */

@@ -10,11 +10,10 @@ import { mkdirSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { ImageService } from '../../src/agent/images/service.ts';
 import { Deadline, envNumber, sleep } from '../lib/env.ts';
 import { Client } from '../lib/http2-client.ts';
-import { repoRoot, startCpuMeter } from '../lib/server.ts';
+import { repoRoot, startCpuMeter, waitForReadyLine } from '../lib/server.ts';
 import { BENCH_IMAGE, BENCH_IMAGE_REPOSITORY, buildBusyboxArchive } from './image.ts';
 import { createAtRate, PodWatch, waitUntil, type PodTimes } from './pods.ts';
 import { baselineLines, phaseLines, type PhaseResult } from './report.ts';
@@ -64,27 +63,7 @@ async function startNodeServer(): Promise<NodeServer> {
     // A cluster DNS address, as k3s configures: without one every pod gets a MissingClusterDNS warning event.
     '--cluster-dns', '10.43.0.10',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const keep = (line: string) => {
-    output.push(line);
-    if (output.length > 200) output.shift();
-  };
-  createInterface({ input: child.stderr! }).on('line', keep);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready in 60s:\n${output.join('\n')}`)), 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      const m = /ready: https:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code ?? signal}):\n${output.join('\n')}`));
-    });
-  });
+  const { port, output } = await waitForReadyLine(child, 60_000);
   return { process: child, port, output };
 }
 

@@ -111,7 +111,7 @@ describe('skiff server on etcd', () => {
 
   it('answers 504 while etcd is frozen, and goes on when it thaws', async () => {
     const member = etcd.members[0]!;
-    member.pause();
+    await member.pause();
     try {
       const started = Date.now();
       const list = await answersWithin(raw.get('/api/v1/namespaces/default/configmaps'), 20_000);

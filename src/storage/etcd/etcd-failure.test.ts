@@ -88,7 +88,7 @@ describe('etcd store failures', () => {
     const first = await store.create('/f/a', '1');
     const watch = record(store, first.modRevision);
     const member = etcd.members[0]!;
-    member.pause();
+    await member.pause();
     try {
       await failsFast(store.get('/f/a'), CALL_TIMEOUT_MS + 1_500, true);
       await failsFast(store.update('/f/a', '2', first.modRevision), CALL_TIMEOUT_MS + 1_500, true);

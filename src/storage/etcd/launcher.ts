@@ -22,7 +22,7 @@ export interface EtcdMember {
   /** Sends a signal; SIGKILL/SIGTERM wait for the exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Freeze (SIGSTOP) and thaw (SIGCONT): etcd stops answering without closing connections. */
-  pause(): void;
+  pause(): Promise<void>;
   resume(): void;
   /** Starts the member again on the same ports and data dir and waits until it serves. */
   restart(): Promise<void>;
@@ -198,8 +198,22 @@ class Member implements EtcdMember {
     if (signal === 'SIGKILL' || signal === 'SIGTERM') await exited;
   }
 
-  pause(): void {
-    this.#child?.kill('SIGSTOP');
+  /**
+   * Freeze the member (SIGSTOP) and wait until the kernel reports it stopped:
+   * the signal reaches a many-threaded process asynchronously, and a request
+   * sent at once could still be answered by a thread not yet stopped.
+   */
+  async pause(): Promise<void> {
+    const child = this.#child;
+    if (!child?.pid) return;
+    child.kill('SIGSTOP');
+    for (let i = 0; i < 200; i++) {
+      // /proc/PID/stat: "pid (comm) STATE …"; T = stopped.
+      const state = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+      if (state === 'T') return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`etcd ${this.name} did not stop after SIGSTOP`);
   }
 
   resume(): void {

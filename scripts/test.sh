@@ -7,3 +7,6 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 echo "== typecheck"; tsc --noEmit -p .
 echo "== unit"; node --test --test-concurrency=2 'src/**/*.test.ts' 'tools/**/*.test.ts'
 echo "== e2e"; node --test --test-concurrency=1 'test/e2e/**/*.test.ts'
+# The same end-to-end suite once more with every server on its own real etcd
+# (--datastore-endpoint), so the etcd backend is held to the same contract.
+echo "== e2e on etcd"; SKIFF_E2E_DATASTORE=etcd node --test --test-concurrency=1 'test/e2e/**/*.test.ts'

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startInProcessServer, type InProcessServer } from '../../../../test/support/in-process-server.ts';
 import { resources, type ApiClient, type KubeObject } from '../../../client/interface.ts';
 import { createRestClient } from '../../../client/rest-client.ts';
+import { waitFor as waitUntil } from '../../../util/wait-for.ts';
 import { startKubelet, type Kubelet, type KubeletOptions } from '../kubelet.ts';
 import type { MachineInfo } from '../machine.ts';
 import { FakeImages, FakeNetwork, FakeVolumes } from './fakes.ts';
@@ -87,21 +88,8 @@ export async function startKubeletHarness(options: { runtime?: FakeRuntimeOption
   return harness;
 }
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** waitFor with a longer default (pod workers take a few steps). */
+export const waitFor = <T>(what: string, check: Parameters<typeof waitUntil<T>>[1], timeoutMs = 15_000): Promise<T> => waitUntil(what, check, timeoutMs, 50);
 
 type Status = { phase?: string; conditions?: { type: string; status: string; reason?: string }[]; containerStatuses?: any[]; initContainerStatuses?: any[]; [k: string]: unknown };
 export const statusOfPod = (pod: KubeObject) => (pod.status ?? {}) as Status;

@@ -97,9 +97,9 @@ function view(status: ContainerStatus, message: string | undefined): ContainerVi
 }
 
 export async function observePod(ctx: KubeletContext, podUid: string): Promise<PodObservation> {
-  const sandboxes = (await ctx.runtime.listPodSandboxes()).filter((s) => s.podUid === podUid).sort((a, b) => b.attempt - a.attempt || b.createdAt - a.createdAt);
+  const sandboxes = (await ctx.runtime.listPodSandboxes({ podUid })).filter((s) => s.podUid === podUid).sort((a, b) => b.attempt - a.attempt || b.createdAt - a.createdAt);
   const sandbox = sandboxes.find((s) => s.state === 'ready');
-  const containers = (await ctx.runtime.listContainers()).filter((c) => c.labels[POD_UID] === podUid);
+  const containers = (await ctx.runtime.listContainers({ podUid })).filter((c) => c.labels[POD_UID] === podUid);
   const byName = new Map<string, ContainerStatus[]>();
   for (const c of containers) {
     const name = c.labels[CONTAINER_NAME] ?? c.name;

@@ -7,10 +7,11 @@
 // Every step checks what is already there, so setUpPod after an agent restart
 // (a new instance on the same state dir) finds the namespace and address the
 // pod already has instead of renumbering it.
+import { access } from 'node:fs/promises';
 import { IpRoute2, isAlreadyExists, type CommandRunner } from './iproute.ts';
 import { HostLocalIpam } from './ipam.ts';
 import {
-  DEFAULT_BRIDGE, NETNS_RUN_DIR, hostVethName, ipamDir, podNetnsName, readPodRecords, removePodRecord,
+  DEFAULT_BRIDGE, NETNS_RUN_DIR, hostVethName, ipamDir, podNetnsName, podRecordPath, readPodRecords, removePodRecord,
   writeNodeRecord, writePodRecord, type PodNetworkRecord,
 } from './state.ts';
 import type { PodNetwork, PodNetworkOptions, PodNetworkRef, PodNetworkStatus } from './types.ts';
@@ -29,6 +30,8 @@ export class BridgePodNetwork implements PodNetwork {
   /** One operation per pod at a time (set up and tear down of the same pod never interleave). */
   private readonly podLocks = new Map<string, Promise<unknown>>();
   private nodeRecorded = false;
+  /** ensureBridge ran once; later pods mend or detect the bridge inside their own `ip` batch. */
+  private bridgeChecked = false;
 
   constructor(options: BridgePodNetworkOptions) {
     this.bridgeName = options.bridgeName ?? DEFAULT_BRIDGE;
@@ -89,33 +92,73 @@ export class BridgePodNetwork implements PodNetwork {
   }
 
   private async setUp(pod: PodNetworkRef): Promise<PodNetworkStatus> {
-    await this.ensureBridge();
+    if (!this.bridgeChecked) {
+      await this.ensureBridge();
+      this.bridgeChecked = true;
+    }
     const netns = podNetnsName(pod.podUid);
     const hostVeth = hostVethName(pod.podUid);
     const address = await this.ipam.allocate(pod.podUid);
     // Recorded before anything is created, so `skiff cleanup` finds a half-made pod too.
     await writePodRecord(this.stateDir, { podUid: pod.podUid, namespace: pod.namespace, name: pod.name, netns, hostVeth, ip: address });
+    const wiring = { netns, hostVeth, address };
+    // A new pod costs two `ip` processes. Anything unexpected (the netns or veth
+    // already there after a restart or crash, the bridge gone or replaced) makes
+    // a command fail, and the step-by-step path below sorts it out.
+    const quick = await this.setUpNewPod(wiring).then(() => true, () => false);
+    if (!quick) await this.setUpStepByStep(wiring);
+    return { netnsPath: `${NETNS_RUN_DIR}/${netns}`, ips: [address] };
+  }
+
+  /** The usual case, a pod with nothing yet: one `ip -batch` on the node, one in the pod's netns. */
+  private async setUpNewPod({ netns, hostVeth, address }: PodWiring): Promise<void> {
+    const scratch = { scratchDir: this.stateDir };
+    await this.ip.batch([
+      // Idempotent, so a bridge that lost its address or went down behind the agent's back is mended with the next pod.
+      ['addr', 'replace', `${this.gateway}/${this.ipam.prefix}`, 'dev', this.bridgeName],
+      ['link', 'set', 'dev', this.bridgeName, 'up'],
+      ['netns', 'add', netns],
+      ['link', 'add', 'name', hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns],
+      ['link', 'set', 'dev', hostVeth, 'master', this.bridgeName],
+      ['link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'hairpin', 'on'],
+      ['link', 'set', 'dev', hostVeth, 'up'],
+    ], scratch);
+    await this.ip.inNetns(netns).batch([
+      ['link', 'set', 'dev', 'lo', 'up'],
+      ['addr', 'replace', `${address}/${this.ipam.prefix}`, 'dev', 'eth0'],
+      ['link', 'set', 'dev', 'eth0', 'up'],
+      ['route', 'replace', 'default', 'via', this.gateway, 'dev', 'eth0'],
+    ], scratch);
+  }
+
+  /** Checks each piece and makes what is missing (after a restart or a crash between steps). */
+  private async setUpStepByStep({ netns, hostVeth, address }: PodWiring): Promise<void> {
+    await this.ensureBridge();
     await this.ensureNetns(netns);
     const inPod = this.ip.inNetns(netns);
-    await inPod.exec(['link', 'set', 'dev', 'lo', 'up']);
+    const scratch = { scratchDir: this.stateDir };
 
     const [eth0, hostEnd] = await Promise.all([inPod.link('eth0'), this.ip.link(hostVeth)]);
     if (!eth0 || !hostEnd) {
       // A half-made pair (crash between steps): start this pod's pair over.
-      await this.ip.deleteLink(hostVeth);
+      if (hostEnd) await this.ip.deleteLink(hostVeth);
       if (eth0) await inPod.deleteLink('eth0');
       await this.ip.exec(['link', 'add', 'name', hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
     }
-    await this.ip.exec(['link', 'set', 'dev', hostVeth, 'master', this.bridgeName]);
-    await this.ip.exec(['link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'hairpin', 'on']);
-    await this.ip.exec(['link', 'set', 'dev', hostVeth, 'up']);
+    await this.ip.batch([
+      ['link', 'set', 'dev', hostVeth, 'master', this.bridgeName],
+      ['link', 'set', 'dev', hostVeth, 'type', 'bridge_slave', 'hairpin', 'on'],
+      ['link', 'set', 'dev', hostVeth, 'up'],
+    ], scratch);
 
     const stale = (eth0?.addr_info ?? []).filter((a) => a.family === 'inet' && a.local !== address);
-    for (const old of stale) await inPod.exec(['addr', 'del', `${old.local}/${old.prefixlen}`, 'dev', 'eth0']);
-    await inPod.exec(['addr', 'replace', `${address}/${this.ipam.prefix}`, 'dev', 'eth0']);
-    await inPod.exec(['link', 'set', 'dev', 'eth0', 'up']);
-    await inPod.exec(['route', 'replace', 'default', 'via', this.gateway, 'dev', 'eth0']);
-    return { netnsPath: `${NETNS_RUN_DIR}/${netns}`, ips: [address] };
+    await inPod.batch([
+      ['link', 'set', 'dev', 'lo', 'up'],
+      ...stale.map((old) => ['addr', 'del', `${old.local}/${old.prefixlen}`, 'dev', 'eth0']),
+      ['addr', 'replace', `${address}/${this.ipam.prefix}`, 'dev', 'eth0'],
+      ['link', 'set', 'dev', 'eth0', 'up'],
+      ['route', 'replace', 'default', 'via', this.gateway, 'dev', 'eth0'],
+    ], scratch);
   }
 
   /** Creates the named netns unless a usable one is there (a bare file left by a crash is replaced). */
@@ -130,9 +173,20 @@ export class BridgePodNetwork implements PodNetwork {
 
   private async tearDown(pod: PodNetworkRef): Promise<void> {
     const netns = podNetnsName(pod.podUid);
+    const hostVeth = hostVethName(pod.podUid);
+    // The kubelet releases a pod's network more than once (finished, then removed). With no
+    // record and no netns there is nothing this agent made (setUp records before creating): no `ip` at all.
+    if (!(await pathExists(podRecordPath(this.stateDir, netns))) && !(await pathExists(`${NETNS_RUN_DIR}/${netns}`))) {
+      await this.ipam.release(pod.podUid);
+      return;
+    }
     // Deleting the host end removes the pod end too, even while a container still holds the netns.
-    await this.ip.deleteLink(hostVethName(pod.podUid));
-    await this.ip.deleteNetns(netns);
+    // Both there (the usual case): one `ip` process; otherwise each step on its own, where missing is fine.
+    const quick = await this.ip.batch([['link', 'del', 'dev', hostVeth], ['netns', 'del', netns]], { scratchDir: this.stateDir }).then(() => true, () => false);
+    if (!quick) {
+      await this.ip.deleteLink(hostVeth);
+      await this.ip.deleteNetns(netns);
+    }
     await this.ipam.release(pod.podUid);
     await removePodRecord(this.stateDir, netns);
   }
@@ -147,6 +201,16 @@ export class BridgePodNetwork implements PodNetwork {
     });
     return next;
   }
+}
+
+interface PodWiring {
+  netns: string;
+  hostVeth: string;
+  address: string;
+}
+
+function pathExists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
 }
 
 function ignoreExisting(error: unknown): void {

@@ -2,6 +2,9 @@
 // pods never pass through a shell), JSON output for everything we read, and
 // one error type that keeps the command and its stderr for the pod's events.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export class CommandError extends Error {
   readonly argv: string[];
@@ -74,6 +77,28 @@ export class IpRoute2 {
 
   exec(args: string[]): Promise<string> {
     return this.run(['ip', ...(this.netns ? ['-n', this.netns] : []), ...args]);
+  }
+
+  /**
+   * Several commands in one `ip -batch FILE` process (one program launch
+   * instead of one per command). Stops at the first failing command, whose
+   * error (and `Command failed FILE:N`) is in the CommandError's stderr; the
+   * commands before it stay applied, so callers use only idempotent commands
+   * or fall back to a step-by-step path. The file (not stdin) keeps any
+   * injected runner usable; it is written in scratchDir and removed after.
+   */
+  async batch(commands: string[][], options: { scratchDir: string }): Promise<void> {
+    for (const word of commands.flat()) {
+      // The batch file is split on blanks and understands quotes and comments: only plain words go in.
+      if (!/^[A-Za-z0-9_.:/@-]+$/.test(word)) throw new Error(`ip batch word ${JSON.stringify(word)} is not a plain word`);
+    }
+    const file = join(options.scratchDir, `.ip-batch-${randomBytes(6).toString('hex')}`);
+    await writeFile(file, commands.map((command) => command.join(' ')).join('\n') + '\n');
+    try {
+      await this.run(['ip', ...(this.netns ? ['-n', this.netns] : []), '-batch', file]);
+    } finally {
+      await unlink(file).catch(() => undefined);
+    }
   }
 
   async json<T>(args: string[]): Promise<T> {

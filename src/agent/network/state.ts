@@ -78,13 +78,17 @@ export async function writeNodeRecord(stateDir: string, record: NodeNetworkRecor
   await writeJsonAtomically(join(stateDir, 'network.json'), record);
 }
 
+export function podRecordPath(stateDir: string, netns: string): string {
+  return join(stateDir, 'pods', `${netns}.json`);
+}
+
 export async function writePodRecord(stateDir: string, record: PodNetworkRecord): Promise<void> {
   await mkdir(join(stateDir, 'pods'), { recursive: true });
-  await writeJsonAtomically(join(stateDir, 'pods', `${record.netns}.json`), record);
+  await writeJsonAtomically(podRecordPath(stateDir, record.netns), record);
 }
 
 export async function removePodRecord(stateDir: string, netns: string): Promise<void> {
-  await unlink(join(stateDir, 'pods', `${netns}.json`)).catch((error: NodeJS.ErrnoException) => {
+  await unlink(podRecordPath(stateDir, netns)).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });
 }

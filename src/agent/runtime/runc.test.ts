@@ -200,6 +200,24 @@ describe('container runtime on runc', { skip }, () => {
     assert.ok((await rt.listContainers({ sandboxId: sandbox })).every((x) => x.state === 'exited'));
   });
 
+  it('lists only one pod\'s sandboxes and containers when asked, with a cold and a warm cache', async () => {
+    const runtime = open();
+    const first = sandboxConfig();
+    const second = sandboxConfig();
+    const a = await runContainer(runtime, containerConfig({ argv: ['sleep', '3600'] }), await runtime.runPodSandbox(first));
+    const b = await runContainer(runtime, containerConfig({ argv: ['sleep', '3600'] }), await runtime.runPodSandbox(second));
+    for (const lister of [open({ root: runtime.state.root }), runtime, runtime]) {
+      assert.deepEqual((await lister.listPodSandboxes({ podUid: first.podUid })).map((s) => s.id), [a.sandbox]);
+      assert.deepEqual((await lister.listContainers({ podUid: second.podUid })).map((c) => [c.id, c.state]), [[b.id, 'running']]);
+      assert.deepEqual((await lister.listContainers({ podUid: 'no-such-pod' })), []);
+      assert.deepEqual((await lister.listContainers()).map((c) => c.id).sort(), [a.id, b.id].sort());
+    }
+    await runtime.removePodSandbox(a.sandbox);
+    assert.deepEqual(await runtime.listPodSandboxes({ podUid: first.podUid }), []);
+    assert.deepEqual(await runtime.listContainers({ podUid: first.podUid }), []);
+    await runtime.removePodSandbox(b.sandbox);
+  });
+
   it('puts hostNetwork/hostPID/hostIPC pods in the host namespaces', async () => {
     const sandbox = await rt.runPodSandbox(sandboxConfig({ hostNetwork: true, hostPID: true, hostIPC: true, netnsPath: undefined }));
     const { id } = await runContainer(rt, containerConfig({ argv: ['sleep', '3600'] }), sandbox);

@@ -42,6 +42,13 @@ export class RuncRuntime implements ContainerRuntime {
   private readonly cgroupParent: string;
   private readonly busybox: string;
   private readonly host: HostFacts;
+  /**
+   * What never changes for an id: the pod of each sandbox and the sandbox of
+   * each container. Lets a list for one pod skip reading (and, for a created
+   * container, asking `runc state` about) every other pod's records.
+   */
+  private readonly podOfSandbox = new Map<string, string>();
+  private readonly sandboxOfContainer = new Map<string, string>();
 
   constructor(options: RuncRuntimeOptions) {
     this.state = new RuntimeState(options.root);
@@ -91,9 +98,13 @@ export class RuncRuntime implements ContainerRuntime {
     const record = this.state.readSandbox(sandboxId);
     if (!record) return;
     for (const c of await this.listContainers({ sandboxId })) await this.stopContainer(c.id, 0);
-    await this.cli.kill(sandboxId, 'KILL', { all: record.config.hostPID });
-    await this.waitForExit({ dir: this.state.sandboxDir(sandboxId), shimPid: record.shimPid, timeoutMs: 10_000 });
-    await unmount(join(this.state.sandboxDir(sandboxId), 'shm'));
+    const dir = this.state.sandboxDir(sandboxId);
+    // Stopped before (the kubelet releases a pod, then removes it): the holder's shim recorded its exit, no `runc kill`.
+    if (!this.state.readExit(dir)) {
+      await this.cli.kill(sandboxId, 'KILL', { all: record.config.hostPID });
+      await this.waitForExit({ dir, shimPid: record.shimPid, timeoutMs: 10_000 });
+    }
+    await unmount(join(dir, 'shm'));
     this.state.writeSandbox({ ...record, stopped: true });
   }
 
@@ -110,13 +121,18 @@ export class RuncRuntime implements ContainerRuntime {
     await unmount(join(dir, 'shm'));
     removeCgroup(record.podCgroup);
     rmSync(dir, { recursive: true, force: true });
+    this.podOfSandbox.delete(sandboxId);
   }
 
-  async listPodSandboxes(): Promise<PodSandboxStatus[]> {
+  async listPodSandboxes(filter: { podUid?: string } = {}): Promise<PodSandboxStatus[]> {
     const out: PodSandboxStatus[] = [];
     for (const id of this.state.sandboxIds()) {
+      const knownPod = this.podOfSandbox.get(id);
+      if (filter.podUid && knownPod !== undefined && knownPod !== filter.podUid) continue;
       const record = this.state.readSandbox(id);
       if (!record) continue;
+      this.podOfSandbox.set(id, record.config.podUid);
+      if (filter.podUid && record.config.podUid !== filter.podUid) continue;
       const exited = this.state.readExit(this.state.sandboxDir(id)) !== undefined;
       const ready = !record.stopped && record.pid > 0 && !exited && (shimAlive(record.shimPid) || (await this.cli.state(id))?.status === 'running');
       const { config } = record;
@@ -213,6 +229,7 @@ export class RuncRuntime implements ContainerRuntime {
     await unmount(join(dir, 'bundle', 'rootfs'));
     if (record) removeCgroup(record.cgroupsPath);
     rmSync(dir, { recursive: true, force: true });
+    this.sandboxOfContainer.delete(containerId);
   }
 
   async containerStatus(containerId: string): Promise<ContainerStatus> {
@@ -238,14 +255,31 @@ export class RuncRuntime implements ContainerRuntime {
     return { ...status, state: 'exited', exitCode: 255, reason: 'Unknown', finishedAt: record.startedAt || record.createdAt, pid: undefined };
   }
 
-  async listContainers(filter: { sandboxId?: string } = {}): Promise<ContainerStatus[]> {
+  async listContainers(filter: { sandboxId?: string; podUid?: string } = {}): Promise<ContainerStatus[]> {
     const out: ContainerStatus[] = [];
     for (const id of this.state.containerIds()) {
+      if (!this.mayBelong(id, filter)) continue;
       const record = this.state.readContainer(id);
       if (!record || (filter.sandboxId && record.sandboxId !== filter.sandboxId)) continue;
+      this.sandboxOfContainer.set(id, record.sandboxId);
+      if (!this.mayBelong(id, filter)) continue;
       out.push(await this.containerStatus(id));
     }
     return out;
+  }
+
+  /** False only when the cached ids show the container is not the filter's (unknown: true). */
+  private mayBelong(containerId: string, filter: { sandboxId?: string; podUid?: string }): boolean {
+    const sandboxId = this.sandboxOfContainer.get(containerId);
+    if (sandboxId === undefined) return true;
+    if (filter.sandboxId && sandboxId !== filter.sandboxId) return false;
+    if (!filter.podUid) return true;
+    let podUid = this.podOfSandbox.get(sandboxId);
+    if (podUid === undefined) {
+      podUid = this.state.readSandbox(sandboxId)?.config.podUid;
+      if (podUid !== undefined) this.podOfSandbox.set(sandboxId, podUid);
+    }
+    return podUid === undefined || podUid === filter.podUid;
   }
 
   /** Makes the shim reopen the log file (after the agent rotated it). */

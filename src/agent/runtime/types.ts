@@ -148,7 +148,8 @@ export interface ContainerRuntime {
   stopPodSandbox(sandboxId: string): Promise<void>;
   /** Remove the stopped sandbox and its state (idempotent). */
   removePodSandbox(sandboxId: string): Promise<void>;
-  listPodSandboxes(): Promise<PodSandboxStatus[]>;
+  /** podUid narrows the list cheaply where the runtime can (a hint: callers still filter). */
+  listPodSandboxes(filter?: { podUid?: string }): Promise<PodSandboxStatus[]>;
 
   createContainer(sandboxId: string, config: ContainerConfig): Promise<string>;
   startContainer(containerId: string): Promise<void>;
@@ -156,7 +157,8 @@ export interface ContainerRuntime {
   stopContainer(containerId: string, timeoutSeconds: number): Promise<void>;
   removeContainer(containerId: string): Promise<void>;
   containerStatus(containerId: string): Promise<ContainerStatus>;
-  listContainers(filter?: { sandboxId?: string }): Promise<ContainerStatus[]>;
+  /** podUid (the sandbox's pod) narrows the list cheaply where the runtime can (a hint: callers still filter). */
+  listContainers(filter?: { sandboxId?: string; podUid?: string }): Promise<ContainerStatus[]>;
 
   /** Run a command in the container and collect its output (exec probes, hooks). */
   execSync(containerId: string, options: ExecOptions): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;

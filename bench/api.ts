@@ -26,13 +26,13 @@
 // every exit path (success, failure, SIGINT/SIGTERM).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Store } from '../src/storage/interface.ts';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
 import { cleanupSync, installSignalHandlers, trackDir } from './lib/cleanup.ts';
-import { Deadline, envNumber } from './lib/env.ts';
+import { Deadline, envNumber, machineDescription } from './lib/env.ts';
 import { Client } from './lib/http2-client.ts';
 import { memoryOf, startServer, stopServer, withCpu, type CpuUse, type MemoryStatus } from './lib/server.ts';
 import { percentile, round } from './lib/stats.ts';
@@ -402,7 +402,7 @@ async function main(): Promise<void> {
   const tempRoot = mkdtempSync(join(tmpdir(), 'skiff-bench-api-'));
   trackDir(tempRoot);
   const started = performance.now();
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`);
+  log(`machine: ${machineDescription()}`);
   log(`scale ${SCALE}: ${N_CREATES} creates, ${N_GETS} gets, ${N_WATCH} watch events, lists of ${N_WATCH} and ${N_CREATES}; bound ${TIMEOUT_MS / 1000}s`);
   try {
     const raw = await benchRawStore(join(tempRoot, 'raw'));

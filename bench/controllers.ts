@@ -42,14 +42,14 @@
 // fails. The controller manager, its clients, the server and the temp dir are
 // removed on every exit path (success, failure, SIGINT/SIGTERM).
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ApiClient, KubeObject, ResourceRef } from '../src/client/interface.ts';
 import { createRestClient, type RestClient } from '../src/client/rest-client.ts';
 import { startControllerManager, type ControllerManager } from '../src/controllers/manager.ts';
 import { cleanupSync, installSignalHandlers, trackDir } from './lib/cleanup.ts';
-import { Deadline, envNumber, sleep } from './lib/env.ts';
+import { Deadline, envNumber, machineDescription, sleep } from './lib/env.ts';
 import { startCpuMeter, startServer, stopServer, type CpuUse, type Server } from './lib/server.ts';
 import { Counts, countingClient, diff, total, VERBS, WRITE_VERBS, type Snapshot } from './lib/counting-client.ts';
 import { round } from './lib/stats.ts';
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
   const tempRoot = mkdtempSync(join(tmpdir(), 'skiff-bench-controllers-'));
   trackDir(tempRoot);
   const started = performance.now();
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`);
+  log(`machine: ${machineDescription()}`);
   log(`scale ${SCALE}: ${REPLICAS} replicas on ${NODES} nodes (${NODE_SHAPE}); bound ${DEADLINE.ms / 1000}s`);
   try {
     const phases = await run(tempRoot);

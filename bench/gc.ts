@@ -30,7 +30,7 @@
 // deadline; the controller manager, clients, server and temp dir are removed
 // on every exit path.
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isNotFound, type ApiClient, type KubeObject, type ResourceRef } from '../src/client/interface.ts';
@@ -38,7 +38,7 @@ import { createRestClient, type RestClient } from '../src/client/rest-client.ts'
 import { startControllerManager, type ControllerManager } from '../src/controllers/manager.ts';
 import { cleanupSync, installSignalHandlers, trackDir } from './lib/cleanup.ts';
 import { Counts, countingClient, diff, total, WRITE_VERBS, type Snapshot } from './lib/counting-client.ts';
-import { Deadline, envNumber, sleep } from './lib/env.ts';
+import { Deadline, envNumber, machineDescription, sleep } from './lib/env.ts';
 import { startCpuMeter, startServer, stopServer, type CpuUse, type Server } from './lib/server.ts';
 import { round } from './lib/stats.ts';
 
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
   const tempRoot = mkdtempSync(join(tmpdir(), 'skiff-bench-gc-'));
   trackDir(tempRoot);
   const started = performance.now();
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`);
+  log(`machine: ${machineDescription()}`);
   log(`scale ${SCALE}: ${2 * OBJECTS_PER_KIND} objects, ${REPLICAS} replicas on ${NODES} nodes; bound ${DEADLINE.ms / 1000}s`);
   try {
     for (const m of await run(tempRoot)) for (const line of lines(m)) process.stdout.write(JSON.stringify(line) + '\n');

@@ -63,13 +63,13 @@
 // the temp dir are removed on every exit path (SIGINT/SIGTERM included; if this
 // process is SIGKILLed, a detached watchdog started with each server does it).
 import { mkdtempSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { inTreeRegistry } from '../src/scheduler/registry.ts';
 import { names } from '../src/scheduler/plugins/names.ts';
 import { cleanupSync, installSignalHandlers, trackDir } from './lib/cleanup.ts';
-import { Deadline, envNumber } from './lib/env.ts';
+import { Deadline, envNumber, machineDescription } from './lib/env.ts';
 import { percentile, round } from './lib/stats.ts';
 import { startCluster, stopCluster, type Cluster, type NodeShape } from './scheduler/cluster.ts';
 import { mean, runConfiguration, type RunResult, type RunSpec } from './scheduler/run.ts';
@@ -397,7 +397,7 @@ async function main(): Promise<void> {
   const tempRoot = mkdtempSync(join(tmpdir(), 'skiff-bench-scheduler-'));
   trackDir(tempRoot);
   const started = performance.now();
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`);
+  log(`machine: ${machineDescription()}`);
   log(`scale ${SCALE}: basic ${BASIC_NODES.count} nodes/${BASIC_INITIAL}+${BASIC_MEASURED} pods; affinity ${AFFINITY_NODES.count} nodes; packing ${PACKING_NODES.count} nodes/${PACKING_PODS} pods; `
     + `cases ${[...CASES].join(',')}; ${CONCURRENCY} creates in flight; bound ${DEADLINE.ms / 1000}s`);
   const env: Env = { tempRoot, runOptions: { concurrency: CONCURRENCY, maxBindingsInFlight: MAX_BINDINGS, deadline: DEADLINE, stallMs: STALL_MS, log } };

@@ -1,5 +1,6 @@
 // Parameters from the environment and the run's overall deadline, shared by
 // the benchmarks.
+import { cpus, release, totalmem } from 'node:os';
 
 /** A positive number from the environment, or `fallback` when unset. */
 export function envNumber(name: string, fallback: number): number {
@@ -35,3 +36,8 @@ export class Deadline {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The machine a run was measured on, for the progress log (docs/benchmarks.md quotes it). */
+export function machineDescription(): string {
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`;
+}

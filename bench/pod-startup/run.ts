@@ -7,11 +7,10 @@
 // forwards).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ImageService } from '../../src/agent/images/service.ts';
-import { Deadline, envNumber, sleep } from '../lib/env.ts';
+import { Deadline, envNumber, machineDescription, sleep } from '../lib/env.ts';
 import { Client } from '../lib/http2-client.ts';
 import { repoRoot, startCpuMeter, waitForReadyLine } from '../lib/server.ts';
 import { BENCH_IMAGE, BENCH_IMAGE_REPOSITORY, buildBusyboxArchive } from './image.ts';
@@ -249,7 +248,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   });
   const started = performance.now();
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}, Node ${process.version}`);
+  log(`machine: ${machineDescription()}`);
   log(`scale ${SCALE}: ${PODS} pods at ${RATE_SLOW}/s, then ${PODS} at ${RATE_FAST}/s; ${RUNC_SAMPLES} runc samples; bound ${DEADLINE.ms / 1000}s`);
   try {
     const lines = await run();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startStreamingServer, type RunningStreamingServer } from '../../src/agent/streaming/server.ts';
 import { FakeStreamingBackend } from '../../src/agent/streaming/testing.ts';
-import { startServer, type KubectlResult, type ServerHandle } from './harness.ts';
+import { kubectlAsync, startServer, type KubectlResult, type ServerHandle } from './harness.ts';
 
 const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
 const SPDY_KUBECTL = join(KUBECTL_DIR, 'kubectl.1.29');
@@ -26,19 +26,7 @@ describe('kubectl exec and attach over SPDY', { skip: !existsSync(SPDY_KUBECTL) 
   const sessions: Array<{ kind: string; transport: string; protocol: string }> = [];
 
   function kubectl(args: string[], options: { binary?: string; input?: string } = {}): Promise<KubectlResult> {
-    const child = spawn(options.binary ?? SPDY_KUBECTL, ['--kubeconfig', server.kubeconfig, '--cache-dir', join(dir, 'kube-cache'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(options.input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    return new Promise((resolve) => child.on('close', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ stdout, stderr, status: code ?? -1 });
-    }));
+    return kubectlAsync(args, { kubeconfig: server.kubeconfig, cacheDir: join(dir, 'kube-cache'), binary: SPDY_KUBECTL, ...options }, children);
   }
   async function k(args: string[], input?: string): Promise<string> {
     const r = await kubectl(args, { input, binary: WEBSOCKET_KUBECTL });

@@ -126,3 +126,39 @@ export async function eventually<T>(check: () => T | Promise<T>, options: { time
 export function hasPython3Kubernetes(): boolean {
   return spawnSync('/usr/bin/python3', ['-c', 'import kubernetes'], { encoding: 'utf8' }).status === 0;
 }
+
+export interface KubectlRunOptions {
+  kubeconfig: string;
+  cacheDir: string;
+  /** Another kubectl binary than the dispatcher (e.g. one fixed version). */
+  binary?: string;
+  input?: string;
+  timeoutMs?: number;
+  onStdout?: (soFar: string) => void;
+}
+
+/**
+ * kubectl without blocking this process: for tests whose fake node answers
+ * from this process's event loop. Every child still running is kept in
+ * `children`, so `after()` can kill them.
+ */
+export function kubectlAsync(args: string[], options: KubectlRunOptions, children?: Set<ChildProcess>): Promise<KubectlResult> {
+  const child = spawn(options.binary ?? KUBECTL, ['--kubeconfig', options.kubeconfig, '--cache-dir', options.cacheDir, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  children?.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    options.onStdout?.(stdout);
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  // kubectl commands that never read stdin may exit before this write lands (EPIPE).
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  return new Promise((resolve) => child.on('close', (code) => {
+    clearTimeout(timer);
+    children?.delete(child);
+    resolve({ stdout, stderr, status: code ?? -1 });
+  }));
+}

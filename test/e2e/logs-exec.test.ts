@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startStreamingServer, type RunningStreamingServer } from '../../src/agent/streaming/server.ts';
 import { FakeStreamingBackend } from '../../src/agent/streaming/testing.ts';
-import { eventually, KUBECTL, startServer, type KubectlResult, type ServerHandle } from './harness.ts';
+import { eventually, kubectlAsync, startServer, type KubectlResult, type ServerHandle } from './harness.ts';
 
 const line = (second: number, stream: 'stdout' | 'stderr', text: string, tag = 'F') => `2026-11-22T03:04:${String(second).padStart(2, '0')}.000000001Z ${stream} ${tag} ${text}\n`;
 
@@ -26,22 +26,7 @@ describe('kubectl logs, exec and attach', () => {
 
   /** kubectl without blocking this process (the fake node lives in it). */
   function kubectl(args: string[], options: { input?: string; timeoutMs?: number; onStdout?: (soFar: string) => void } = {}): Promise<KubectlResult> {
-    const child = spawn(KUBECTL, ['--kubeconfig', server.kubeconfig, '--cache-dir', join(server.dataDir, 'kube-cache'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      options.onStdout?.(stdout);
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(options.input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    return new Promise((resolve) => child.on('close', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ stdout, stderr, status: code ?? -1 });
-    }));
+    return kubectlAsync(args, { kubeconfig: server.kubeconfig, cacheDir: join(server.dataDir, 'kube-cache'), ...options }, children);
   }
   async function k(args: string[], input?: string): Promise<string> {
     const r = await kubectl(args, { input });
@@ -158,7 +143,8 @@ describe('kubectl logs, exec and attach', () => {
     assert.equal(result.stdout, 'out\n');
     assert.match(result.stderr, /err\n/);
     assert.match(result.stderr, /command terminated with exit code 3/);
-    assert.equal((await kubectl(['exec', 'web', '--', 'true'])).status, 0);
+    const quiet = await kubectl(['exec', 'web', '--', 'true']);
+    assert.equal(quiet.status, 0, quiet.stderr);
   });
 
   it('passes stdin with exec -i', async () => {

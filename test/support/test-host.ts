@@ -158,6 +158,8 @@ function collect(child: ChildProcess, input: string | undefined, timeoutMs: numb
       clearTimeout(timer);
       resolve({ stdout, stderr, code, signal });
     });
+    // A command that exits without reading its stdin makes this write fail (EPIPE); that is not an error of the run.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(input ?? '');
   });
 }

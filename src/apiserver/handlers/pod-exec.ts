@@ -62,17 +62,22 @@ function requestHead(ctx: RequestContext, location: NodeLocation, path: string):
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
+const CLOSE_GRACE_MS = 5000;
+
 /** Copies both ways until either side closes; then closes the other. */
 function splice(client: Duplex, backend: Duplex): Promise<void> {
   return new Promise((resolve) => {
     let open = 2;
-    const closed = () => {
-      client.destroy();
-      backend.destroy();
+    const closedOne = (other: Duplex) => () => {
+      // end(), not destroy(): what one side sent last (the exit status, the
+      // WebSocket close) may still sit in the other's write buffer. A peer
+      // that does not close in return is dropped after a grace period.
+      other.end();
+      setTimeout(() => other.destroy(), CLOSE_GRACE_MS).unref();
       if (--open <= 0) resolve();
     };
-    client.once('close', closed);
-    backend.once('close', closed);
+    client.once('close', closedOne(backend));
+    backend.once('close', closedOne(client));
     client.on('error', () => client.destroy());
     backend.on('error', () => backend.destroy());
     client.pipe(backend);

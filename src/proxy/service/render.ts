@@ -1,0 +1,201 @@
+// The whole `ip skiff` table as one `nft -f -` transaction, from the model
+// (model.ts). Pure: same model, same text. The shape follows upstream
+// kube-proxy's nftables mode:
+//
+//   nat-prerouting / nat-output ─ jump services
+//     services: ip daddr . meta l4proto . th dport vmap @service-ips        (ClusterIPs, externalIPs, LB addresses)
+//               ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports
+//   service-<svc>   ClusterIP traffic: masquerade sources outside the cluster CIDR, then pick an endpoint
+//   external-<svc>  NodePort / external traffic: masquerade (policy Cluster) or keep the client address (Local)
+//   cluster-<svc>   all usable endpoints (only for Local external policy: pods and the node short-circuit to it)
+//   endpoint-<svc>__<ip>/<port>  hairpin mark (the endpoint reaching itself), affinity update, DNAT
+//   filter-input / filter-forward / filter-output: new connections to a service without endpoints hit
+//     @no-endpoint-services / @no-endpoint-nodeports → reject (RST / port unreachable), or drop when only
+//     the Local policy finds nothing on this node
+//   nat-postrouting ─ masquerading: packets marked 0x4000 are masqueraded
+//
+// One map lookup per packet decides the service, however many services there
+// are; the per-service chains only hold that service's endpoints.
+import { createHash } from 'node:crypto';
+import type { Endpoint, ServicePortModel } from './model.ts';
+
+export const DEFAULT_TABLE = 'skiff';
+const MASQ_MARK = '0x4000';
+
+export interface RenderOptions {
+  tableName?: string;
+  /** Node addresses NodePorts answer on; none: every local address (`fib daddr type local`). */
+  nodeIps: string[];
+  /** The cluster's pod CIDR; traffic from outside it to a ClusterIP is masqueraded. Unknown: masquerade all. */
+  clusterCidr?: string;
+}
+
+export interface RenderedRuleset {
+  /** Input for `nft -f -`: create-if-missing, delete, and the full table, applied atomically. */
+  text: string;
+  /** Rules written (map elements not counted). */
+  rules: number;
+  chains: number;
+  /** Map and set elements written. */
+  elements: number;
+  /** Keys two services claimed (e.g. the same external IP and port); the first one (by name) keeps it. */
+  conflicts: string[];
+}
+
+const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 8).toUpperCase();
+
+/** nft identifiers: letters, digits and / _ . - (names of Kubernetes objects fit; anything else becomes _). */
+function identifier(text: string): string {
+  return text.replace(/[^A-Za-z0-9/_.-]/g, '_').slice(0, 200);
+}
+
+function svcSuffix(svc: ServicePortModel): string {
+  return `${shortHash(svc.id)}-${identifier(`${svc.namespace}/${svc.name}/${svc.protocol.toLowerCase()}/${svc.portName || `p${svc.port}`}`)}`;
+}
+
+const endpointChain = (svc: ServicePortModel, ep: Endpoint) => `endpoint-${svcSuffix(svc)}__${ep.ip}/${ep.port}`;
+const affinitySet = (svc: ServicePortModel, ep: Endpoint) => `affinity-${svcSuffix(svc)}__${ep.ip}/${ep.port}`;
+
+class Builder {
+  readonly chains: { name: string; rules: string[] }[] = [];
+  readonly sets: string[] = [];
+  readonly maps = {
+    serviceIps: new Map<string, string>(),
+    serviceNodeports: new Map<string, string>(),
+    noEndpointServices: new Map<string, string>(),
+    noEndpointNodeports: new Map<string, string>(),
+  };
+  readonly conflicts: string[] = [];
+  rules = 0;
+
+  chain(name: string, rules: string[]): void {
+    this.chains.push({ name, rules });
+    this.rules += rules.filter((rule) => !rule.startsWith('type ')).length; // a base chain's hook line is a declaration
+  }
+
+  element(map: Map<string, string>, key: string, verdict: string, owner: string): void {
+    if (map.has(key)) {
+      this.conflicts.push(`${key} (${owner})`);
+      return;
+    }
+    map.set(key, verdict);
+  }
+}
+
+/** Rules that send a packet to one of `endpoints`: affinity first (if any), then random spreading. */
+function dispatch(svc: ServicePortModel, endpoints: Endpoint[]): string[] {
+  const rules: string[] = [];
+  if (svc.affinitySeconds !== undefined) {
+    for (const ep of endpoints) rules.push(`ip saddr @${affinitySet(svc, ep)} goto ${endpointChain(svc, ep)}`);
+  }
+  if (endpoints.length === 1) rules.push(`goto ${endpointChain(svc, endpoints[0])}`);
+  else rules.push(`numgen random mod ${endpoints.length} vmap { ${endpoints.map((ep, i) => `${i} : goto ${endpointChain(svc, ep)}`).join(', ')} }`);
+  return rules;
+}
+
+function renderServicePort(b: Builder, svc: ServicePortModel, options: RenderOptions): void {
+  const proto = svc.protocol.toLowerCase();
+  const suffix = svcSuffix(svc);
+  const internal = svc.internalLocal ? svc.localEndpoints : svc.clusterEndpoints;
+  const external = svc.externalLocal ? svc.localEndpoints : svc.clusterEndpoints;
+  const hasAny = svc.clusterEndpoints.length > 0;
+  // No endpoint at all: refuse at once. Endpoints only elsewhere while the Local policy wants this node's: drop (upstream).
+  const noEndpointVerdict = hasAny ? 'drop' : 'goto reject-chain';
+  const owner = `${svc.namespace}/${svc.name}`;
+
+  const clusterKey = `${svc.clusterIp} . ${proto} . ${svc.port}`;
+  if (internal.length) {
+    const masquerade = options.clusterCidr ? `ip saddr != ${options.clusterCidr} jump mark-for-masquerade` : 'jump mark-for-masquerade';
+    b.chain(`service-${suffix}`, [masquerade, ...dispatch(svc, internal)]);
+    b.element(b.maps.serviceIps, clusterKey, `goto service-${suffix}`, owner);
+  } else {
+    b.element(b.maps.noEndpointServices, clusterKey, noEndpointVerdict, owner);
+  }
+
+  const externalKeys = svc.externalAddresses.map((ip) => `${ip} . ${proto} . ${svc.port}`);
+  const nodePortKey = svc.nodePort ? `${proto} . ${svc.nodePort}` : undefined;
+  if (externalKeys.length || nodePortKey) {
+    if (hasAny) {
+      const rules: string[] = [];
+      if (svc.externalLocal) {
+        // Pods and the node itself reach an external address like a ClusterIP: all endpoints, not only local ones (upstream).
+        b.chain(`cluster-${suffix}`, dispatch(svc, svc.clusterEndpoints));
+        if (options.clusterCidr) rules.push(`ip saddr ${options.clusterCidr} goto cluster-${suffix}`);
+        rules.push('fib saddr type local jump mark-for-masquerade', `fib saddr type local goto cluster-${suffix}`);
+        if (external.length) rules.push(...dispatch(svc, external));
+      } else {
+        rules.push('jump mark-for-masquerade', ...dispatch(svc, external));
+      }
+      b.chain(`external-${suffix}`, rules);
+      for (const key of externalKeys) b.element(b.maps.serviceIps, key, `goto external-${suffix}`, owner);
+      if (nodePortKey) b.element(b.maps.serviceNodeports, nodePortKey, `goto external-${suffix}`, owner);
+    }
+    if (!external.length) {
+      for (const key of externalKeys) b.element(b.maps.noEndpointServices, key, noEndpointVerdict, owner);
+      if (nodePortKey) b.element(b.maps.noEndpointNodeports, nodePortKey, noEndpointVerdict, owner);
+    }
+  }
+
+  // One chain per endpoint any traffic may reach.
+  const reachable = new Map<string, Endpoint>();
+  for (const ep of [...internal, ...(hasAny && (externalKeys.length || nodePortKey) ? [...svc.clusterEndpoints, ...external] : [])]) {
+    reachable.set(`${ep.ip}:${ep.port}`, ep);
+  }
+  for (const ep of reachable.values()) {
+    const rules = [`ip saddr ${ep.ip} jump mark-for-masquerade`];
+    if (svc.affinitySeconds !== undefined) {
+      b.sets.push(`set ${affinitySet(svc, ep)} { type ipv4_addr; flags dynamic,timeout; timeout ${svc.affinitySeconds}s; }`);
+      rules.push(`update @${affinitySet(svc, ep)} { ip saddr }`);
+    }
+    rules.push(`meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
+    b.chain(endpointChain(svc, ep), rules);
+  }
+}
+
+function mapText(name: string, type: string, elements: Map<string, string>): string {
+  const body = elements.size ? ` elements = { ${[...elements].map(([k, v]) => `${k} : ${v}`).join(',\n    ')} }` : '';
+  return `  map ${name} { type ${type} : verdict;${body} }`;
+}
+
+export function renderRuleset(model: ServicePortModel[], options: RenderOptions): RenderedRuleset {
+  const table = options.tableName ?? DEFAULT_TABLE;
+  const b = new Builder();
+  const nodePortMatch = options.nodeIps.length ? 'ip daddr @nodeport-ips' : 'fib daddr type local';
+
+  // Base chains (hooked) and the fixed helper chains.
+  b.chain('nat-prerouting', ['type nat hook prerouting priority -100; policy accept;', 'jump services']);
+  b.chain('nat-output', ['type nat hook output priority -100; policy accept;', 'jump services']);
+  b.chain('nat-postrouting', ['type nat hook postrouting priority 100; policy accept;', 'jump masquerading']);
+  // Priorities as upstream's numbers (dstnat -100, srcnat 100). A DNATed packet no longer matches the
+  // no-endpoint maps: input/forward come after prerouting, and filter-output runs after nat-output (-90).
+  b.chain('filter-input', ['type filter hook input priority -110; policy accept;', 'ct state new jump check-nodeport-endpoints', 'ct state new jump check-service-endpoints']);
+  b.chain('filter-forward', ['type filter hook forward priority -110; policy accept;', 'ct state new jump check-service-endpoints']);
+  b.chain('filter-output', ['type filter hook output priority -90; policy accept;', 'ct state new jump check-service-endpoints', 'ct state new jump check-nodeport-endpoints']);
+  b.chain('services', [
+    'ip daddr . meta l4proto . th dport vmap @service-ips',
+    `${nodePortMatch} meta l4proto . th dport vmap @service-nodeports`,
+  ]);
+  b.chain('check-service-endpoints', ['ip daddr . meta l4proto . th dport vmap @no-endpoint-services']);
+  b.chain('check-nodeport-endpoints', [`${nodePortMatch} meta l4proto . th dport vmap @no-endpoint-nodeports`]);
+  b.chain('reject-chain', ['meta l4proto tcp reject with tcp reset', 'reject']);
+  b.chain('mark-for-masquerade', [`meta mark set meta mark | ${MASQ_MARK}`]);
+  b.chain('masquerading', [`meta mark & ${MASQ_MARK} == 0 return`, `meta mark set meta mark ^ ${MASQ_MARK}`, 'masquerade fully-random']);
+
+  for (const svc of model) renderServicePort(b, svc, options);
+
+  const lines = [`table ip ${table} {}`, `delete table ip ${table}`, `table ip ${table} {`];
+  lines.push(`  set nodeport-ips { type ipv4_addr;${options.nodeIps.length ? ` elements = { ${options.nodeIps.join(', ')} }` : ''} }`);
+  lines.push(mapText('service-ips', 'ipv4_addr . inet_proto . inet_service', b.maps.serviceIps));
+  lines.push(mapText('service-nodeports', 'inet_proto . inet_service', b.maps.serviceNodeports));
+  lines.push(mapText('no-endpoint-services', 'ipv4_addr . inet_proto . inet_service', b.maps.noEndpointServices));
+  lines.push(mapText('no-endpoint-nodeports', 'inet_proto . inet_service', b.maps.noEndpointNodeports));
+  for (const set of b.sets) lines.push(`  ${set}`);
+  for (const chain of b.chains) {
+    lines.push(`  chain ${chain.name} {`);
+    for (const rule of chain.rules) lines.push(`    ${rule}`);
+    lines.push('  }');
+  }
+  lines.push('}', '');
+  const elements = options.nodeIps.length + Object.values(b.maps).reduce((n, m) => n + m.size, 0);
+  return { text: lines.join('\n'), rules: b.rules, chains: b.chains.length, elements, conflicts: b.conflicts };
+}

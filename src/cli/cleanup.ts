@@ -21,7 +21,7 @@ export interface CleanupResult {
 }
 
 /** The nftables table the Service proxy owns. */
-export const NFT_TABLE = ['inet', 'skiff'] as const;
+export const NFT_TABLE = ['ip', 'skiff'] as const; // proxy/service's table (render.ts DEFAULT_TABLE)
 
 async function deleteNftTable(): Promise<boolean> {
   try {

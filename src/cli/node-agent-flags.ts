@@ -14,6 +14,7 @@ export interface NodeAgentFlagValues {
   evictionSoftGracePeriod?: string;
   evictionPressureTransitionPeriod?: string;
   evictionMaxPodGracePeriod?: string;
+  disableServiceProxy?: boolean;
 }
 
 /** Add the agent's flags; `subject` names whose agent they set ("the agent", "the local agent"). */
@@ -29,5 +30,6 @@ export function addNodeAgentOptions(command: Command, subject: string): Command 
     .option('--eviction-soft <thresholds>', 'soft eviction thresholds (each needs --eviction-soft-grace-period)')
     .option('--eviction-soft-grace-period <periods>', 'grace period per soft threshold, e.g. memory.available=1m30s')
     .option('--eviction-pressure-transition-period <duration>', 'how long a pressure condition stays True after its signal recovered', '5m')
-    .option('--eviction-max-pod-grace-period <seconds>', 'the longest grace period a soft eviction gives a pod', '0');
+    .option('--eviction-max-pod-grace-period <seconds>', 'the longest grace period a soft eviction gives a pod', '0')
+    .option('--disable-service-proxy', `do not run ${subject}'s service proxy (nftables rules for Services)`);
 }

@@ -6,7 +6,7 @@
 // the runtime's tools; `nodeAgentProblems` says what is missing so `skiff
 // server` can run without a local agent.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { loadRegistriesConfig } from '../agent/images/registries-config.ts';
 import { ImageService } from '../agent/images/service.ts';
@@ -14,11 +14,13 @@ import { startKubelet, type Kubelet } from '../agent/kubelet/index.ts';
 import { createStreamingBackend } from '../agent/kubelet/streaming-backend.ts';
 import { BridgePodNetwork } from '../agent/network/bridge.ts';
 import { networkStateDir } from '../agent/network/state.ts';
+import { enableNodeForwarding } from '../agent/network/sysctl.ts';
 import type { OciRuntimeName } from '../agent/runtime/oci-cli.ts';
 import { RuncRuntime } from '../agent/runtime/runc.ts';
 import { DEFAULT_STREAMING_PORT, startStreamingServer, type RunningStreamingServer } from '../agent/streaming/server.ts';
 import { createVolumeManager } from '../agent/volumes/manager.ts';
 import type { ApiClient } from '../client/interface.ts';
+import { startServiceProxy, type ServiceProxy } from '../proxy/service/proxy.ts';
 import { runtimeRoot } from './cleanup.ts';
 import { parseGoDuration } from './go-duration.ts';
 
@@ -42,6 +44,8 @@ export interface NodeAgentFlags {
   evictionSoftGracePeriod?: string;
   evictionPressureTransitionPeriod?: string;
   evictionMaxPodGracePeriod?: string;
+  /** Do not run the service proxy (nftables rules for Services) in this agent. */
+  disableServiceProxy?: boolean;
 }
 
 function onPath(binary: string): boolean {
@@ -99,9 +103,40 @@ function runtimeVersion(name: string): string {
 
 export interface RunningNodeAgent {
   kubelet: Kubelet;
+  /** The node's service proxy (undefined with --disable-service-proxy or without nft). */
+  serviceProxy?: ServiceProxy;
   /** Where the streaming server listens. */
   streaming: { address: string; port: number };
   stop(): Promise<void>;
+}
+
+/**
+ * The service proxy (proxy/service) with the kernel switches it needs: IPv4
+ * forwarding and bridge-nf-call-iptables, so pod → Service traffic that stays
+ * on the bridge (replies from a pod on the same node) passes nftables. This
+ * changes the netns the agent runs in (the host's on a real node, the test
+ * host's in tests).
+ */
+async function startNodeServiceProxy(options: { client: ApiClient; flags: NodeAgentFlags }): Promise<ServiceProxy | undefined> {
+  const { client, flags } = options;
+  const log = (message: string) => console.error(`service-proxy: ${message}`);
+  if (!onPath('nft')) {
+    log('warning: nft is not installed (Debian package nftables): Services are not reachable through this node');
+    return undefined;
+  }
+  if (!existsSync('/proc/sys/net/bridge')) {
+    try {
+      execFileSync('modprobe', ['br_netfilter'], { stdio: 'ignore' });
+    } catch {
+      // reported below as a missing sysctl
+    }
+  }
+  const sysctls = await enableNodeForwarding();
+  for (const missing of sysctls.missing) log(`warning: cannot set ${missing.key} (${missing.reason}): a pod may not reach a Service whose endpoint is on the same bridge`);
+  return startServiceProxy({
+    client, nodeName: flags.nodeName, nodeIps: [flags.nodeIp], clusterCidr: flags.clusterCidr,
+    logger: { info: log, warn: (message) => log(`warning: ${message}`) },
+  });
 }
 
 /** The cluster CA from the `kube-root-ca.crt` ConfigMap (for an agent started without --ca-file). */
@@ -157,11 +192,14 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
         imageDir: join(flags.dataDir, 'images'),
       },
     });
+    const serviceProxy = flags.disableServiceProxy ? undefined : await startNodeServiceProxy({ client, flags });
     const running = { kubelet, server: streaming };
     return {
       kubelet,
+      serviceProxy,
       streaming: { address: streaming.address, port: streaming.port },
       async stop() {
+        await serviceProxy?.stop(); // its rules stay, as upstream's kube-proxy leaves them; `skiff cleanup` removes them
         await running.server.close();
         await running.kubelet.stop();
         images.close();

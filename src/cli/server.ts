@@ -126,6 +126,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       kubeletPort: parsePort(flags.kubeletPort, '--kubelet-port'),
       evictionHard: flags.evictionHard, evictionSoft: flags.evictionSoft, evictionSoftGracePeriod: flags.evictionSoftGracePeriod,
       evictionPressureTransitionPeriod: flags.evictionPressureTransitionPeriod, evictionMaxPodGracePeriod: flags.evictionMaxPodGracePeriod,
+      disableServiceProxy: flags.disableServiceProxy,
     },
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));

@@ -15,6 +15,8 @@ export interface BootstrapOptions {
   securePort: number;
   /** First address of the service range, e.g. 10.43.0.1. */
   kubernetesServiceIp: string;
+  /** The `kube-dns` Service's ClusterIP; default the tenth address of the range (10.43.0.10), nine after the first. */
+  clusterDnsIp?: string;
 }
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -58,6 +60,35 @@ export async function bootstrapCluster(options: BootstrapOptions): Promise<void>
     endpoints: [{ addresses: [options.advertiseAddress], conditions: { ready: true } }],
     ports: endpointPorts,
   }, (current) => JSON.stringify((current as { endpoints?: { addresses?: string[] }[] }).endpoints?.[0]?.addresses) !== JSON.stringify([options.advertiseAddress]));
+  await ensureKubeDnsService(parts, options.clusterDnsIp ?? ipv4Plus(options.kubernetesServiceIp, 9));
+}
+
+/**
+ * The cluster DNS Service, as k3s ships it but without a selector: each node
+ * agent serves DNS on its pod bridge and publishes its own EndpointSlice
+ * (src/proxy/dns/node-dns.ts); `internalTrafficPolicy: Local` keeps every
+ * pod's queries on its own node. A cluster whose tenth address is already
+ * taken by another Service keeps running without one (pods then get the
+ * node's resolvers, as with no cluster DNS).
+ */
+async function ensureKubeDnsService(parts: ServerParts, clusterIp: string): Promise<void> {
+  try {
+    await ensure(parts, '', 'v1', 'services', {
+      apiVersion: 'v1', kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' } },
+      spec: {
+        type: 'ClusterIP', clusterIP: clusterIp, clusterIPs: [clusterIp], internalTrafficPolicy: 'Local', sessionAffinity: 'None',
+        ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 }],
+      },
+    });
+  } catch (error) {
+    console.error(`skiff-apiserver: warning: no kube-dns Service at ${clusterIp}: ${(error as Error).message}`);
+  }
+}
+
+function ipv4Plus(ip: string, offset: number): string {
+  const n = (ip.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0) + offset) >>> 0;
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 /** Create the object if missing; replace it when `stale` says so (the advertised address changed). */

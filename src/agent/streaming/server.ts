@@ -12,6 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { negotiateProtocol, SUPPORTED_PROTOCOL_NAMES } from './channel-protocol.ts';
 import { readContainerLog } from './log-reader.ts';
+import { portForwardWebSocketServer, upgradePortForward, type PortForwardUpgradeOptions } from './port-forward.ts';
 import type { StreamRequest } from './command-session.ts';
 import { serveRemoteCommand } from './remote-command.ts';
 import { negotiateSpdyProtocol, serveSpdyRemoteCommand, SPDY_PROTOCOL_NAMES } from './spdy-remote-command.ts';
@@ -19,6 +20,7 @@ import type { StreamSession } from '../runtime/types.ts';
 import { matchRoute, parseLogQuery, parseStreamRequest, type StreamingRoute } from './request.ts';
 import { loadOrCreateServingCertificate, selfSignedCertificate, type ServingCertificate } from './tls.ts';
 import { statusBody, StreamingError, type ContainerTarget, type StreamingBackend } from './types.ts';
+import { isStatsPath, type StatsEndpoints } from '../stats/endpoints.ts';
 
 /** The API server's identity toward nodes (kubeadm's name for it). */
 export const APISERVER_KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
@@ -44,6 +46,10 @@ export interface StreamingServerOptions {
   log?: (message: string) => void;
   /** Told of every exec/attach that starts streaming, with the transport and protocol it speaks. */
   onSession?: (info: { kind: 'exec' | 'attach'; transport: 'websocket' | 'spdy'; protocol: string }) => void;
+  /** Told of every port-forward connection, with its transport. */
+  onPortForward?: PortForwardUpgradeOptions['onSession'];
+  /** /metrics/resource, /metrics/cadvisor and /stats/summary (../stats); absent: those paths are 404. */
+  stats?: StatsEndpoints;
 }
 
 type ExecRoute = Extract<StreamingRoute, { kind: 'exec' | 'attach' }>;
@@ -66,6 +72,8 @@ export async function startStreamingServer(options: StreamingServerOptions): Pro
     authorizedUsers: new Set(options.authorizedUsers ?? [APISERVER_KUBELET_CLIENT_USER]),
     log: options.log ?? ((message) => console.error(message)),
     onSession: options.onSession,
+    onPortForward: options.onPortForward,
+    stats: options.stats,
   });
   const server: Server = createServer({
     cert: certificate.cert,
@@ -107,11 +115,14 @@ interface HandlerOptions {
   authorizedUsers: Set<string>;
   log: (message: string) => void;
   onSession?: StreamingServerOptions['onSession'];
+  onPortForward?: StreamingServerOptions['onPortForward'];
+  stats?: StatsEndpoints;
 }
 
 class StreamingHandler {
   private readonly o: HandlerOptions;
   private readonly websockets = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => negotiateProtocol(offered)?.name ?? false });
+  private readonly portForwardSockets = portForwardWebSocketServer();
   private readonly active = new Set<AbortController>();
 
   constructor(options: HandlerOptions) {
@@ -120,12 +131,16 @@ class StreamingHandler {
 
   closeAll(): void {
     for (const controller of this.active) controller.abort();
-    for (const client of this.websockets.clients) client.terminate();
-    this.websockets.close();
+    for (const server of [this.websockets, this.portForwardSockets]) {
+      for (const client of server.clients) client.terminate();
+      server.close();
+    }
   }
 
   async request(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      const path = new URL(req.url ?? '/', 'https://node').pathname;
+      if (this.o.stats && isStatsPath(path)) return await this.serveStats(req, res, path);
       const { route, url } = this.authorize(req);
       if (route.kind === 'healthz') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok');
@@ -143,6 +158,13 @@ class StreamingHandler {
     socket.on('error', () => undefined);
     try {
       const { route, url } = this.authorize(req);
+      if (route.kind === 'portForward') {
+        upgradePortForward({
+          req, socket, head, target: route.target, query: url.searchParams, backend: this.o.backend,
+          websockets: this.portForwardSockets, log: this.o.log, onSession: this.o.onPortForward,
+        });
+        return;
+      }
       if (route.kind !== 'exec' && route.kind !== 'attach') throw StreamingError.badRequest(`${url.pathname} cannot be upgraded`);
       const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
       if (upgrade === 'spdy/3.1') return await this.upgradeSpdy({ req, socket, head, route, url });
@@ -202,6 +224,20 @@ class StreamingHandler {
       ? await this.o.backend.exec(route.target, execOptions(url.searchParams, request))
       : await this.o.backend.attach(route.target, { stdin: request.stdin, tty: request.tty });
     return { session, request };
+  }
+
+  /** Stats for the API server (metrics.k8s.io) or a cluster admin: kubelet's nodes/metrics and nodes/stats. */
+  private async serveStats(req: IncomingMessage, res: ServerResponse, path: string & Parameters<StatsEndpoints['serve']>[0]): Promise<void> {
+    const socket = req.socket as TLSSocket;
+    if (!socket.authorized) throw new StreamingError({ code: 401, message: 'Unauthorized' });
+    const subject = socket.getPeerCertificate().subject ?? {};
+    const groups = subject.O === undefined ? [] : Array.isArray(subject.O) ? subject.O : [subject.O];
+    if (!this.o.authorizedUsers.has(String(subject.CN ?? '')) && !groups.includes(MASTERS_GROUP)) {
+      throw new StreamingError({ code: 403, message: `Forbidden (user=${String(subject.CN ?? '')}, verb=${req.method?.toLowerCase()}, resource=nodes, subresource(s)=[${path.startsWith('/stats') ? 'stats' : 'metrics'}])` });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new StreamingError({ code: 405, message: `method ${req.method} is not allowed` });
+    const { contentType, body } = await this.o.stats!.serve(path);
+    res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
   }
 
   private authorize(req: IncomingMessage): { route: StreamingRoute; url: URL } {
@@ -276,10 +312,10 @@ function execOptions(query: URLSearchParams, request: { stdin: boolean; tty: boo
 
 /** A Status answer on a connection that asked to be upgraded (then closed). */
 function refuseUpgrade(options: { socket: Socket; error: unknown; headers?: Record<string, string>; log: (message: string) => void }): void {
-  const { code, reason, message } = asStreamingError(options.error);
+  const { code, reason, message, headers } = asStreamingError(options.error);
   if (code >= 500) options.log(message);
   const body = statusBody({ code, reason, message });
-  const extra = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const extra = Object.entries(options.headers ?? headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   options.socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
 }
 

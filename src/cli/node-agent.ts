@@ -21,6 +21,8 @@ import { DEFAULT_STREAMING_PORT, startStreamingServer, type RunningStreamingServ
 import { createVolumeManager } from '../agent/volumes/manager.ts';
 import type { ApiClient } from '../client/interface.ts';
 import { startServiceProxy, type ServiceProxy } from '../proxy/service/proxy.ts';
+import { createStatsEndpoints } from '../agent/stats/endpoints.ts';
+import { StatsCollector } from '../agent/stats/collector.ts';
 import { runtimeRoot } from './cleanup.ts';
 import { parseGoDuration } from './go-duration.ts';
 
@@ -169,6 +171,7 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
       certDir: join(flags.dataDir, 'agent', 'pki'),
       nodeName: flags.nodeName,
       log: (message) => console.error(`kubelet: ${message}`),
+      stats: createStatsEndpoints({ stats: new StatsCollector({ runtime: containers }), nodeName: flags.nodeName }),
     });
     kubelet = await startKubelet({
       client,

@@ -1,6 +1,6 @@
 // Objects every cluster has from its first start: the four system namespaces
 // (each with its `default` ServiceAccount),
-// the system PriorityClasses, the default `local-path` StorageClass and the `kubernetes` Service (first service IP, port 443) with Endpoints and
+// the system PriorityClasses, the default `local-path` StorageClass, the default `skiff` IngressClass and the `kubernetes` Service (first service IP, port 443) with Endpoints and
 // an EndpointSlice pointing at the advertised API address. Idempotent: runs at
 // every start and only creates or corrects what is missing or stale.
 import type { KindRegistry } from '../api/registry.ts';
@@ -40,6 +40,14 @@ export async function bootstrapCluster(options: BootstrapOptions): Promise<void>
     apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
     metadata: { name: 'local-path', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
     provisioner: 'rancher.io/local-path', reclaimPolicy: 'Delete', volumeBindingMode: 'WaitForFirstConsumer',
+  });
+  // The built-in ingress controller's class (proxy/ingress, in every node agent), the
+  // default one, so Ingresses without ingressClassName are served, as k3s ships traefik's.
+  // Only created when missing: an admin's edits (e.g. removing the default mark) stay.
+  await ensure(parts, 'networking.k8s.io', 'v1', 'ingressclasses', {
+    apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass',
+    metadata: { name: 'skiff', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
+    spec: { controller: 'skiff.dev/ingress-controller' },
   });
   const ports = [{ name: 'https', port: 443, protocol: 'TCP', targetPort: options.securePort }];
   await ensure(parts, '', 'v1', 'services', {

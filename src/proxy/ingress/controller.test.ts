@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { startInProcessServer, type InProcessServer } from '../../../test/support/in-process-server.ts';
-import type { ApiClient } from '../../client/interface.ts';
+import type { ApiClient, KubeObject } from '../../client/interface.ts';
 import { createRestClient } from '../../client/rest-client.ts';
 import { waitFor } from '../../util/wait-for.ts';
 import { startIngressController, type RunningIngressController } from './controller.ts';
@@ -56,11 +56,10 @@ describe('ingress controller on informers', () => {
     endpointPort = (endpoint.address() as AddressInfo).port;
 
     await client.create(ref('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    await client.create(ref('networking.k8s.io', 'ingressclasses'), {
-      apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass',
-      metadata: { name: 'skiff', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
-      spec: { controller: 'skiff.dev/ingress-controller' },
-    });
+    // The API server's bootstrap made the default `skiff` IngressClass.
+    const ingressClass = await client.get<KubeObject & { spec: { controller: string } }>(ref('networking.k8s.io', 'ingressclasses', undefined, 'skiff'));
+    assert.equal(ingressClass.spec.controller, 'skiff.dev/ingress-controller');
+    assert.equal(ingressClass.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'], 'true');
     await client.create(ref('', 'services', NS), {
       apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: NS },
       spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },

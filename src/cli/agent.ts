@@ -48,7 +48,9 @@ async function runAgent(flags: AgentFlags): Promise<void> {
     ? await startSimulatedNodes({ client, count: 1, single: { name, internalIp: flags.nodeIp } })
     : await startNodeAgent({ client, flags: {
       ...flags, dataDir: resolve(flags.dataDir), nodeName: name, nodeIp: flags.nodeIp ?? detectNodeIp(),
-      kubeletPort: parsePort(flags.kubeletPort, '--kubelet-port'), clientCa: flags.caFile ? readFileSync(flags.caFile, 'utf8') : undefined,
+      kubeletPort: parsePort(flags.kubeletPort, '--kubelet-port'),
+      ingressHttpPort: parsePort(flags.ingressHttpPort, '--ingress-http-port'), ingressHttpsPort: parsePort(flags.ingressHttpsPort, '--ingress-https-port'),
+      clientCa: flags.caFile ? readFileSync(flags.caFile, 'utf8') : undefined,
     } });
   console.log(`skiff agent ready: node ${name} joined ${flags.server}`);
   const stop = async () => {

@@ -15,6 +15,9 @@ export interface NodeAgentFlagValues {
   evictionPressureTransitionPeriod?: string;
   evictionMaxPodGracePeriod?: string;
   disableServiceProxy?: boolean;
+  ingressHttpPort: string;
+  ingressHttpsPort: string;
+  disableIngress?: boolean;
 }
 
 /** Add the agent's flags; `subject` names whose agent they set ("the agent", "the local agent"). */
@@ -31,5 +34,8 @@ export function addNodeAgentOptions(command: Command, subject: string): Command 
     .option('--eviction-soft-grace-period <periods>', 'grace period per soft threshold, e.g. memory.available=1m30s')
     .option('--eviction-pressure-transition-period <duration>', 'how long a pressure condition stays True after its signal recovered', '5m')
     .option('--eviction-max-pod-grace-period <seconds>', 'the longest grace period a soft eviction gives a pod', '0')
-    .option('--disable-service-proxy', `do not run ${subject}'s service proxy (nftables rules for Services)`);
+    .option('--disable-service-proxy', `do not run ${subject}'s service proxy (nftables rules for Services)`)
+    .option('--ingress-http-port <port>', `port of ${subject}'s ingress controller for HTTP on the node IP (0 = a free port)`, '80')
+    .option('--ingress-https-port <port>', `port of ${subject}'s ingress controller for HTTPS on the node IP (0 = a free port)`, '443')
+    .option('--disable-ingress', `do not run ${subject}'s ingress controller (Ingresses of class skiff)`);
 }

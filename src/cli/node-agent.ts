@@ -20,6 +20,7 @@ import { RuncRuntime } from '../agent/runtime/runc.ts';
 import { DEFAULT_STREAMING_PORT, startStreamingServer, type RunningStreamingServer } from '../agent/streaming/server.ts';
 import { createVolumeManager } from '../agent/volumes/manager.ts';
 import type { ApiClient } from '../client/interface.ts';
+import { startIngressController, type RunningIngressController } from '../proxy/ingress/controller.ts';
 import { startServiceProxy, type ServiceProxy } from '../proxy/service/proxy.ts';
 import { createStatsEndpoints } from '../agent/stats/endpoints.ts';
 import { StatsCollector } from '../agent/stats/collector.ts';
@@ -48,6 +49,10 @@ export interface NodeAgentFlags {
   evictionMaxPodGracePeriod?: string;
   /** Do not run the service proxy (nftables rules for Services) in this agent. */
   disableServiceProxy?: boolean;
+  /** The ingress controller's ports on the node IP (default 80 and 443; 0: a free one). */
+  ingressHttpPort?: number;
+  ingressHttpsPort?: number;
+  disableIngress?: boolean;
 }
 
 function onPath(binary: string): boolean {
@@ -107,6 +112,8 @@ export interface RunningNodeAgent {
   kubelet: Kubelet;
   /** The node's service proxy (undefined with --disable-service-proxy or without nft). */
   serviceProxy?: ServiceProxy;
+  /** The node's ingress controller (undefined with --disable-ingress or when its ports are taken). */
+  ingress?: RunningIngressController;
   /** Where the streaming server listens. */
   streaming: { address: string; port: number };
   stop(): Promise<void>;
@@ -139,6 +146,26 @@ async function startNodeServiceProxy(options: { client: ApiClient; flags: NodeAg
     client, nodeName: flags.nodeName, nodeIps: [flags.nodeIp], clusterCidr: flags.clusterCidr,
     logger: { info: log, warn: (message) => log(`warning: ${message}`) },
   });
+}
+
+/**
+ * The ingress controller (proxy/ingress) on the node address. A port it
+ * cannot bind (another server on 80/443, e.g. next to `skiff server`'s local
+ * agent) leaves this node without ingress, said in the log, rather than
+ * failing the whole agent.
+ */
+async function startNodeIngress(options: { client: ApiClient; flags: NodeAgentFlags }): Promise<RunningIngressController | undefined> {
+  const { client, flags } = options;
+  const log = (message: string) => console.error(`ingress: ${message}`);
+  try {
+    return await startIngressController({
+      client, addresses: [flags.nodeIp], httpPort: flags.ingressHttpPort ?? 80, httpsPort: flags.ingressHttpsPort ?? 443,
+      logger: { info: log, warn: (message) => log(`warning: ${message}`) },
+    });
+  } catch (error) {
+    log(`warning: ingress disabled on this node: ${(error as Error).message}; free the port, choose others with --ingress-http-port / --ingress-https-port, or pass --disable-ingress`);
+    return undefined;
+  }
 }
 
 /** The cluster CA from the `kube-root-ca.crt` ConfigMap (for an agent started without --ca-file). */
@@ -196,12 +223,15 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
       },
     });
     const serviceProxy = flags.disableServiceProxy ? undefined : await startNodeServiceProxy({ client, flags });
+    const ingress = flags.disableIngress ? undefined : await startNodeIngress({ client, flags });
     const running = { kubelet, server: streaming };
     return {
       kubelet,
       serviceProxy,
+      ingress,
       streaming: { address: streaming.address, port: streaming.port },
       async stop() {
+        await ingress?.stop();
         await serviceProxy?.stop(); // its rules stay, as upstream's kube-proxy leaves them; `skiff cleanup` removes them
         await running.server.close();
         await running.kubelet.stop();

@@ -127,6 +127,8 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       evictionHard: flags.evictionHard, evictionSoft: flags.evictionSoft, evictionSoftGracePeriod: flags.evictionSoftGracePeriod,
       evictionPressureTransitionPeriod: flags.evictionPressureTransitionPeriod, evictionMaxPodGracePeriod: flags.evictionMaxPodGracePeriod,
       disableServiceProxy: flags.disableServiceProxy,
+      ingressHttpPort: parsePort(flags.ingressHttpPort, '--ingress-http-port'), ingressHttpsPort: parsePort(flags.ingressHttpsPort, '--ingress-https-port'),
+      disableIngress: flags.disableIngress,
     },
   });
   const kubeconfigPath = resolve(flags.writeKubeconfig ?? join(dataDir, 'kubeconfig.yaml'));

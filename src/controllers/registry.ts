@@ -25,6 +25,7 @@ import { ReplicaSetController } from './replicaset/controller.ts';
 import { ResourceQuotaController } from './resourcequota/controller.ts';
 import { RootCaCertPublisher } from './root-ca-cert-publisher/controller.ts';
 import { ServiceAccountsController } from './serviceaccount/controller.ts';
+import { ServiceLbController } from './servicelb/controller.ts';
 import { replicaSetKind, replicationControllerKind } from './replicaset/kinds.ts';
 import { StatefulSetController } from './statefulset/controller.ts';
 import { TaintEvictionController } from './tainteviction/controller.ts';
@@ -59,6 +60,8 @@ export const controllerDescriptors: readonly ControllerDescriptor[] = [
   { name: 'persistentvolume-binder', create: (options) => new PersistentVolumeBinder(options) },
   // Not a kube-controller-manager controller: k3s runs it as a Deployment; skiff runs it here.
   { name: 'local-path-provisioner', create: (options) => new LocalPathProvisioner(options) },
+  // Not a kube-controller-manager controller: k3s's servicelb (status.loadBalancer of LoadBalancer Services and skiff Ingresses).
+  { name: 'servicelb', create: (options) => new ServiceLbController(options) },
 ];
 
 /** kube-controller-manager's other controllers: valid in --controllers, not implemented (yet). */

@@ -11,10 +11,13 @@ interface ServiceSpec {
   ports?: { nodePort?: number; port?: number }[];
   ipFamilies?: string[];
   ipFamilyPolicy?: string;
+  allocateLoadBalancerNodePorts?: boolean;
 }
 
 const spec = (svc: KubeObject) => (svc.spec ??= {}) as ServiceSpec;
 const wantsNodePorts = (s: ServiceSpec) => s.type === 'NodePort' || s.type === 'LoadBalancer';
+/** Upstream: a LoadBalancer with allocateLoadBalancerNodePorts=false keeps the node ports it is given but gets no new ones. */
+const allocatesNodePorts = (s: ServiceSpec) => s.type === 'NodePort' || (s.type === 'LoadBalancer' && s.allocateLoadBalancerNodePorts !== false);
 
 export class ServiceAllocations {
   readonly clusterIps: ClusterIpAllocator;
@@ -52,8 +55,8 @@ export class ServiceAllocations {
       if (wantsNodePorts(s)) {
         (s.ports ?? []).forEach((p, i) => {
           if (p.nodePort) this.nodePorts.reserve(p.nodePort, `spec.ports[${i}].nodePort`);
-          else p.nodePort = this.nodePorts.allocate();
-          taken.ports.push(p.nodePort);
+          else if (allocatesNodePorts(s)) p.nodePort = this.nodePorts.allocate();
+          if (p.nodePort) taken.ports.push(p.nodePort);
         });
       }
       if (s.type === 'ExternalName') {
@@ -84,6 +87,7 @@ export class ServiceAllocations {
     if (wantsNodePorts(n)) {
       for (const [i, p] of (n.ports ?? []).entries()) {
         if (!p.nodePort && p.port !== undefined && oldPorts.has(p.port)) p.nodePort = oldPorts.get(p.port);
+        if (!p.nodePort && !allocatesNodePorts(n)) continue;
         if (!p.nodePort) p.nodePort = this.nodePorts.allocate();
         else if (![...oldPorts.values()].includes(p.nodePort)) this.nodePorts.reserve(p.nodePort, `spec.ports[${i}].nodePort`);
         kept.add(p.nodePort);

@@ -22,12 +22,31 @@ export function wantsAggregated(accept: string | undefined): 'v2' | 'v2beta1' | 
 const storageVersionHash = (r: ResourceInfo) =>
   createHash('sha256').update(`${r.group}/${r.version}/${r.kind}`).digest('base64').slice(0, 11);
 
+/** What discovery lists: the kind registry, plus groups served by handlers of their own (metrics.k8s.io). */
+type DiscoverySource = Pick<KindRegistry, 'groups' | 'resourcesIn'>;
+
+function withExtraResources(registry: KindRegistry, extra: readonly ResourceInfo[]): DiscoverySource {
+  if (extra.length === 0) return registry;
+  return {
+    groups: () => {
+      const groups = registry.groups();
+      for (const r of extra) {
+        const group = groups.find((g) => g.name === r.group);
+        if (!group) groups.push({ name: r.group, versions: [r.version], preferred: r.version });
+        else if (!group.versions.includes(r.version)) group.versions.push(r.version);
+      }
+      return groups;
+    },
+    resourcesIn: (group, version) => [...registry.resourcesIn(group, version), ...extra.filter((r) => r.group === group && r.version === version)],
+  };
+}
+
 export class Discovery {
-  private readonly registry: KindRegistry;
+  private readonly registry: DiscoverySource;
   private readonly cache = new Map<string, string>();
 
-  constructor(registry: KindRegistry) {
-    this.registry = registry;
+  constructor(registry: KindRegistry, options: { extraResources?: readonly ResourceInfo[] } = {}) {
+    this.registry = withExtraResources(registry, options.extraResources ?? []);
   }
 
   private cached(key: string, build: () => unknown): string {

@@ -26,6 +26,7 @@ import { handleCreate, handleUpdate } from './handlers/write.ts';
 import type { ServerRequest } from './http/body.ts';
 import { sendError, sendJson, sendText, toApiError, type ServerReply } from './http/respond.ts';
 import { ApiMetrics } from './metrics.ts';
+import { createMetricsApi, METRICS_GROUP, METRICS_RESOURCES, type MetricsApi } from './metrics-api/handler.ts';
 import { OpenApi } from './openapi.ts';
 import { serveOpenApiV2 } from './openapi-v2-serve.ts';
 import { ResourceStore } from './registry/resource-store.ts';
@@ -49,6 +50,8 @@ export interface ApiServerOptions {
   openapiDescriptions?: string;
   /** Extra bearer tokens (node agents later). */
   tokens?: Map<string, UserInfo>;
+  /** metrics.k8s.io: how often nodes are scraped at most (metrics-server's --metric-resolution; default 15 s). */
+  metricResolutionMs?: number;
 }
 
 export interface RunningApiServer {
@@ -69,7 +72,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const serviceInfo = registry.lookup('', 'v1', 'services')!;
   services.rebuild((await store.list(serviceInfo, {})).items);
 
-  const discovery = new Discovery(registry);
+  const discovery = new Discovery(registry, { extraResources: METRICS_RESOURCES });
+  const metricsApi = createMetricsApi({ parts, resolutionMs: options.metricResolutionMs });
   const openapi = new OpenApi({ registry, descriptionsFile: options.openapiDescriptions });
   const authenticate = createAuthenticator({ pki: options.pki, tokens: options.tokens, serviceAccountTokens });
   const metrics = new ApiMetrics();
@@ -87,7 +91,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     maxSessionMemory: 256,
   });
   const router = new Router({
-    parts, discovery, openapi, authenticate, metrics, isReady: () => ready,
+    parts, discovery, openapi, authenticate, metrics, isReady: () => ready, metricsApi: metricsApi?.api,
     storageHealthy: () => (options.store.checkHealth?.() ?? Promise.resolve()).then(() => true, () => false),
   });
   server.on('request', (req, res) => void router.handle(req as unknown as ServerRequest, res as unknown as ServerReply));
@@ -118,6 +122,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     parts,
     async close() {
       ready = false;
+      metricsApi?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.destroy();
       await closed;
@@ -132,6 +137,8 @@ interface RouterOptions {
   authenticate: Authenticator;
   metrics: ApiMetrics;
   isReady: () => boolean;
+  /** metrics.k8s.io (computed from node scrapes, never stored). */
+  metricsApi?: MetricsApi;
   /** Whether the store answers now (the `etcd` check of /readyz and /healthz). */
   storageHealthy: () => Promise<boolean>;
 }
@@ -177,6 +184,7 @@ class Router {
     }
     if (path.startsWith('/openapi/')) return this.serveOpenApi(req, res, path);
     if (!info.isResourceRequest) return this.serveDiscovery(req, res, path, info);
+    if (info.group === METRICS_GROUP && this.o.metricsApi) return this.o.metricsApi.handle({ info, query: url.searchParams, res });
 
     const resource = this.o.parts.registry.lookup(info.group, info.version, info.resource!);
     if (!resource) throw errors.pageNotFound(path);

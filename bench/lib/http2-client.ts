@@ -65,6 +65,11 @@ export class Client {
     return s;
   }
 
+  /** The authorization header this client sends (empty with the client certificate), for a caller's own streams. */
+  authHeaders(): http2.OutgoingHttpHeaders {
+    return { ...this.#auth };
+  }
+
   /** `body`: an object (sent as JSON) or a string sent as is. */
   request(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<Response> {
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs ?? 30_000;

@@ -30,6 +30,7 @@ import { createMetricsApi, METRICS_GROUP, METRICS_RESOURCES, type MetricsApi } f
 import { OpenApi } from './openapi.ts';
 import { serveOpenApiV2 } from './openapi-v2-serve.ts';
 import { ResourceStore } from './registry/resource-store.ts';
+import { createApiWatchCache } from './registry/watch-cache.ts';
 import { ServiceAllocations } from './registry/service-allocations.ts';
 import { Strategy } from './registry/strategy.ts';
 import { parseRequestInfo, type RequestInfo } from './request-info.ts';
@@ -52,6 +53,8 @@ export interface ApiServerOptions {
   tokens?: Map<string, UserInfo>;
   /** metrics.k8s.io: how often nodes are scraped at most (metrics-server's --metric-resolution; default 15 s). */
   metricResolutionMs?: number;
+  /** Serve LIST and WATCH from the watch cache (storage/cacher). Default true. */
+  watchCache?: boolean;
 }
 
 export interface RunningApiServer {
@@ -64,7 +67,9 @@ const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
   const registry: KindRegistry = builtinKinds();
-  const store = new ResourceStore(options.store);
+  // Writes and GETs go straight to the store; LIST and WATCH are served by the watch cache.
+  const watchCache = options.watchCache === false ? undefined : await createApiWatchCache(options.store, registry);
+  const store = new ResourceStore(watchCache ?? options.store);
   const services = new ServiceAllocations({ serviceCidr: options.serviceCidr ?? '10.43.0.0/16', nodePortRange: options.nodePortRange });
   const serviceAccountTokens = new ServiceAccountTokens({ signingKey: options.pki.serviceAccountKey, lookup: storeLookup(registry, store) });
   const nodeProxy = new NodeProxy({ clientCert: options.pki.kubeletClientCert, clientKey: options.pki.kubeletClientKey });
@@ -112,6 +117,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.bindAddress, () => resolve());
+  }).catch(async (error: unknown) => {
+    await watchCache?.close();
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
   await bootstrapCluster({ parts, advertiseAddress: options.advertiseAddress, securePort: port, kubernetesServiceIp: services.clusterIps.addressAt(1) });
@@ -126,6 +134,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.destroy();
       await closed;
+      await watchCache?.close();
     },
   };
 }

@@ -36,6 +36,7 @@ export interface ServerFlags extends ControllerTuningFlags, NodeAgentFlagValues 
   schedulerConfig?: string;
   disableScheduler?: boolean;
   controllers: string;
+  watchCache: string;
 }
 
 export function defaultDataDir(): string {
@@ -69,6 +70,7 @@ export function serverCommand(): Command {
     .option('--controllers <list>', 'controllers to run: "*" for all, "-name" to leave one out, e.g. "*,-deployment"', '*')
     .option('--scheduler-config <file>', 'KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML for the scheduler')
     .option('--simulated-nodes <spec>', 'register N hollow nodes that run pods without containers: N[:cpu,memory,pods]')
+    .option('--watch-cache <bool>', 'serve LIST and WATCH from an in-memory cache of the store (true|false)', 'true')
     .addOption(new Option('--cluster-cidr <cidr>', 'pod network range').default('10.42.0.0/16'))
     .addOption(new Option('--service-cidr <cidr>', 'service ClusterIP range').default('10.43.0.0/16'))
     .action(async (flags: ServerFlags) => {
@@ -87,6 +89,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
   // Parse component flags before anything is created, so a typo fails fast.
   const simulatedNodes = flags.simulatedNodes ? parseSimulatedNodesFlag(flags.simulatedNodes) : undefined;
   parseControllersFlag(flags.controllers); // a typo fails before anything starts
+  const watchCache = parseBoolFlag('--watch-cache', flags.watchCache);
   const controllerTuning = controllerTuningFromFlags(flags);
   const schedulerConfig = flags.schedulerConfig ? parseSchedulerConfiguration(readFileSync(flags.schedulerConfig, 'utf8')) : undefined;
   const dataDir = resolve(flags.dataDir);
@@ -108,6 +111,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     advertiseAddress,
     serviceCidr: flags.serviceCidr,
     openapiDescriptions: flags.openapiDescriptions,
+    watchCache,
   });
   const loopback = flags.bindAddress && !['0.0.0.0', '::'].includes(flags.bindAddress) ? flags.bindAddress : '127.0.0.1';
   const components = await startComponents({
@@ -157,6 +161,12 @@ export async function runServer(flags: ServerFlags): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function parseBoolFlag(flag: string, value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new Error(`${flag} ${value}: expected true or false`);
 }
 
 function firstServiceIp(cidr: string): string {

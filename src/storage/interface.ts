@@ -40,6 +40,27 @@ export interface ListOptions {
    * FutureRevisionError if newer than the current revision.
    */
   revision?: number;
+  /**
+   * Instead of the latest revision, any snapshot at or above this revision will
+   * do (resourceVersion=N / "0" on a LIST): a watch cache answers from memory
+   * without asking the backend. Backends without a cache ignore it and read
+   * latest; the caller checks `revision` of the result against it.
+   */
+  notOlderThan?: number;
+  /** The caller only wants keys with this index value (a hint; see IndexHint). */
+  index?: IndexHint;
+}
+
+/**
+ * A hint from a caller that filters what it gets (field selector
+ * `spec.nodeName=X`, label selector `app=web`): it only needs keys whose value
+ * has `value` in the index `name`. A watch cache with that index returns or
+ * delivers only those (for a watch: those that had it before or after a
+ * write); a backend without one ignores it, so the caller still filters.
+ */
+export interface IndexHint {
+  name: string;
+  value: string;
 }
 
 export interface ListResult {
@@ -60,12 +81,20 @@ export interface WatchOptions {
    * fromRevision < compactedRevision; FutureRevisionError if > current.
    */
   fromRevision: number;
+  /** See IndexHint. */
+  index?: IndexHint;
 }
 
 /** A running watch. `events` yields in revision order until `stop()` or store close. */
 export interface Watch {
   events: AsyncIterable<WatchEvent>;
   stop(): void;
+  /**
+   * Optional (watch caches): a revision the consumer may resume from without
+   * missing an event of this watch, at least that of the last event read; what
+   * a BOOKMARK carries.
+   */
+  progress?(): number;
 }
 
 export interface Store {

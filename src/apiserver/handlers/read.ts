@@ -4,6 +4,7 @@ import { fieldSelectorMatcher, parseFieldSelector, parseLabelSelector, SelectorE
 import { errors } from '../errors.ts';
 import { sendJson } from '../http/respond.ts';
 import type { KubeObject, ObjectFilter } from '../registry/resource-store.ts';
+import { indexHintForQuery } from '../registry/watch-cache.ts';
 import type { RequestContext } from './context.ts';
 import { negotiateRendering, renderList, renderObject } from './render.ts';
 import { serveWatch } from './watch.ts';
@@ -50,8 +51,11 @@ export async function handleList(ctx: RequestContext): Promise<void> {
   const result = await parts.store.list(resource, {
     namespace: info.namespace,
     filter: listFilter(ctx),
+    index: indexHintForQuery(resource, query),
     limit,
     continueToken: query.get('continue') ?? undefined,
+    resourceVersion: query.get('resourceVersion') ?? undefined,
+    resourceVersionMatch: query.get('resourceVersionMatch') ?? undefined,
   });
   sendJson(ctx.res, 200, renderList(ctx, rendering, result), rendering.contentType);
 }

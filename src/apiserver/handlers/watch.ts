@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { ApiError, errors } from '../errors.ts';
 import type { KubeObject, ObjectFilter } from '../registry/resource-store.ts';
+import { indexHintForQuery } from '../registry/watch-cache.ts';
 import { parseBool } from '../request-info.ts';
 import type { RequestContext } from './context.ts';
 import { negotiateRendering, tableFor, type Rendering } from './render.ts';
@@ -28,10 +29,14 @@ export async function serveWatch(ctx: RequestContext, filter: ObjectFilter | und
   const nameMatch = /^metadata\.name=([^,]+)$/.exec(query.get('fieldSelector') ?? '');
   const name = info.name ?? nameMatch?.[1];
 
+  // Selectors that pin an index value (spec.nodeName=X, app=web) let the watch cache
+  // deliver only the matching objects' events instead of every event of the type.
+  const index = indexHintForQuery(resource, query);
   let initial: KubeObject[] = [];
   let fromRevision: number;
   if (!rvText || rvText === '0' || sendInitial) {
-    const list = await parts.store.list(resource, { namespace: info.namespace, filter });
+    // resourceVersion=0: any recent state will do (the cache answers at once); unset: the latest.
+    const list = await parts.store.list(resource, { namespace: info.namespace, filter, index, resourceVersion: rvText === '0' ? '0' : undefined });
     initial = name ? list.items.filter((o) => o.metadata.name === name) : list.items;
     fromRevision = Number(list.resourceVersion);
   } else {
@@ -42,7 +47,7 @@ export async function serveWatch(ctx: RequestContext, filter: ObjectFilter | und
   writer.start();
   let watch: ReturnType<typeof parts.store.watch>;
   try {
-    watch = parts.store.watch(resource, { namespace: info.namespace, name, filter, fromRevision });
+    watch = parts.store.watch(resource, { namespace: info.namespace, name, filter, index, fromRevision });
   } catch (error) {
     if (error instanceof ApiError && error.code === 410) {
       await writer.write({ type: 'ERROR', object: error.toStatus() });
@@ -62,7 +67,10 @@ export async function serveWatch(ctx: RequestContext, filter: ObjectFilter | und
     if (sendInitial) await writer.write(bookmark(resource.apiVersion, resource.kind, String(fromRevision), true));
     if (bookmarks) {
       timers.push(setInterval(() => {
-        writer.write(bookmark(resource.apiVersion, resource.kind, String(lastRevision), false)).catch(stop);
+        // The watch cache knows how far this watch is up to date even when none of
+        // its objects changed (a later revision than the last event); a store watch does not.
+        const revision = Math.max(lastRevision, watch.progress?.() ?? 0);
+        writer.write(bookmark(resource.apiVersion, resource.kind, String(revision), false)).catch(stop);
       }, BOOKMARK_INTERVAL_MS));
     }
     for await (const event of watch.events) {

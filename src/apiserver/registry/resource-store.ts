@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import {
   CompactedError, ConflictError, FutureRevisionError, KeyExistsError, NotFoundError,
-  type KeyValue, type Store, type Watch, type WatchEvent,
+  type IndexHint, type KeyValue, type ListOptions, type Store, type Watch, type WatchEvent,
 } from '../../storage/interface.ts';
 import type { KubeObject, ObjectMeta } from '../../api/object.ts';
 import { builtinKinds, type ResourceInfo } from '../../api/registry.ts';
-import { ApiError, errors } from '../errors.ts';
+import { ApiError, errors, type StatusCause } from '../errors.ts';
 
 export type { KubeObject, ObjectMeta } from '../../api/object.ts';
 
@@ -19,10 +19,13 @@ export type ObjectFilter = (object: KubeObject) => boolean;
 export interface ListRequest {
   namespace?: string;
   filter?: ObjectFilter;
+  /** What the filter pins (a watch cache then reads only matching objects); the filter still decides. */
+  index?: IndexHint;
   limit?: number;
   continueToken?: string;
-  /** "0" or "" = latest (we always read latest for those); a number = not older than. */
+  /** Unset or "" = latest (a consistent read); "0" = any; N = not older than N (exactly N with resourceVersionMatch=Exact). */
   resourceVersion?: string;
+  resourceVersionMatch?: string;
 }
 
 export interface ListResponse {
@@ -42,6 +45,8 @@ export interface WatchRequest {
   /** Only one object. */
   name?: string;
   filter?: ObjectFilter;
+  /** See ListRequest.index. */
+  index?: IndexHint;
   /** Deliver events after this revision. */
   fromRevision: number;
 }
@@ -181,6 +186,9 @@ export class ResourceStore {
       after = token.after;
       revision = token.revision;
     }
+    const wanted = listResourceVersion(request);
+    if (wanted.exact !== undefined) revision = wanted.exact;
+    const notOlderThan = wanted.notOlderThan;
     const limit = request.limit && request.limit > 0 ? request.limit : 0;
     const items: KubeObject[] = [];
     let more = false;
@@ -188,7 +196,10 @@ export class ResourceStore {
     let lastKey: string | undefined;
     try {
       for (;;) {
-        const page = await this.store.list({ prefix, after, limit: limit ? Math.max(limit, PAGE_FETCH) : 0, revision });
+        const options: ListOptions = { prefix, after, limit: limit ? Math.max(limit, PAGE_FETCH) : 0, revision, index: request.index };
+        if (revision === undefined && notOlderThan !== undefined) options.notOlderThan = notOlderThan;
+        const page = await this.store.list(options);
+        if (revision === undefined && notOlderThan !== undefined && page.revision < notOlderThan) throw tooLargeResourceVersion(notOlderThan, page.revision);
         revision ??= page.revision;
         let unread = 0;
         for (let i = 0; i < page.items.length; i++) {
@@ -211,6 +222,10 @@ export class ResourceStore {
         after = page.items[page.items.length - 1].key;
       }
     } catch (error) {
+      if (wanted.exact !== undefined) {
+        if (error instanceof CompactedError) throw errors.gone('The resourceVersion for the provided list is too old.');
+        if (error instanceof FutureRevisionError) throw tooLargeResourceVersion(wanted.exact, await this.store.currentRevision());
+      }
       if (error instanceof CompactedError) throw errors.gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
       throw error;
     }
@@ -231,11 +246,11 @@ export class ResourceStore {
    * object that starts matching is ADDED and one that stops matching is DELETED
    * (as upstream does for selector watches).
    */
-  watch(info: ResourceInfo, request: WatchRequest): { events: AsyncIterable<WatchEventOut>; stop(): void } {
+  watch(info: ResourceInfo, request: WatchRequest): { events: AsyncIterable<WatchEventOut>; stop(): void; progress?(): number } {
     const prefix = request.name ? this.key(info, request.namespace, request.name) : this.keyPrefix(info, request.namespace);
     let watch: Watch;
     try {
-      watch = this.store.watch({ prefix, fromRevision: request.fromRevision });
+      watch = this.store.watch({ prefix, fromRevision: request.fromRevision, index: request.index });
     } catch (error) {
       if (error instanceof CompactedError) throw errors.gone(`too old resource version: ${request.fromRevision} (${error.compactedRevision})`);
       if (error instanceof FutureRevisionError) throw errors.gone(`too old resource version: ${request.fromRevision}`);
@@ -250,7 +265,8 @@ export class ResourceStore {
         if (out) yield out;
       }
     }
-    return { events: translate(), stop: () => watch.stop() };
+    const progress = watch.progress ? () => watch.progress!() : undefined;
+    return { events: translate(), stop: () => watch.stop(), progress };
   }
 
   /**
@@ -335,6 +351,41 @@ export function randomSuffix(): string {
   let out = '';
   for (let i = 0; i < 5; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
   return out;
+}
+
+/**
+ * What a LIST's resourceVersion and resourceVersionMatch ask for (upstream's
+ * ListOptions validation): an exact snapshot, a snapshot not older than a
+ * revision ("0" = any), or, when neither, the latest (a consistent read).
+ */
+function listResourceVersion(request: ListRequest): { exact?: number; notOlderThan?: number } {
+  const rv = request.resourceVersion ?? '';
+  const match = request.resourceVersionMatch ?? '';
+  const invalid = (cause: StatusCause) => errors.invalid({ kind: 'ListOptions', group: 'meta.k8s.io', name: '', causes: [cause] });
+  if (match && !rv) throw invalid({ reason: 'FieldValueForbidden', field: 'resourceVersionMatch', message: 'Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided' });
+  if (match && request.continueToken) throw invalid({ reason: 'FieldValueForbidden', field: 'resourceVersionMatch', message: 'Forbidden: resourceVersionMatch is forbidden when continue is provided' });
+  if (match && match !== 'Exact' && match !== 'NotOlderThan') {
+    throw invalid({ reason: 'FieldValueNotSupported', field: 'resourceVersionMatch', message: `Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"` });
+  }
+  if (!rv) return {};
+  if (!/^\d+$/.test(rv)) throw errors.badRequest(`invalid resource version: ${rv}`);
+  if (request.continueToken) {
+    if (rv !== '0') throw errors.badRequest('specifying resource version is not allowed when using continue');
+    return {};
+  }
+  if (match === 'Exact') {
+    if (rv === '0') throw invalid({ reason: 'FieldValueForbidden', field: 'resourceVersionMatch', message: 'Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"' });
+    return { exact: Number(rv) };
+  }
+  return { notOlderThan: Number(rv) };
+}
+
+/** Upstream's answer to a resourceVersion the store has not reached (within the cache's wait). */
+function tooLargeResourceVersion(wanted: number, current: number): ApiError {
+  return new ApiError({
+    code: 504, reason: 'Timeout', message: `Timeout: Too large resource version: ${wanted}, current: ${current}`,
+    details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
+  });
 }
 
 interface ContinueToken {

@@ -1,0 +1,103 @@
+// The API server's watch cache (storage/cacher) set up for Kubernetes objects:
+// one cache per resource type (key prefix /registry/<group>/<plural>/), an
+// index of pods by spec.nodeName (what node agents select their pods by) and
+// of every object by its labels, and the index hint a LIST or WATCH request's
+// selectors give.
+import type { KindRegistry, ResourceInfo } from '../../api/registry.ts';
+import { parseFieldSelector, parseLabelSelector, type FieldSelector, type LabelSelector } from '../../api/selectors/index.ts';
+import { createCachedStore, type CachedStore, type CachedStoreOptions } from '../../storage/cacher/cached-store.ts';
+import type { Indexer } from '../../storage/cacher/resource-cache.ts';
+import type { IndexHint, KeyValue, Store } from '../../storage/interface.ts';
+
+export const NODE_NAME_INDEX = 'spec.nodeName';
+export const LABEL_INDEX = 'labels';
+
+interface Indexed {
+  metadata?: { labels?: Record<string, string> };
+  spec?: { nodeName?: string };
+}
+
+/** One parse per stored value, however many indexes read it. */
+const parsed = new WeakMap<KeyValue, Indexed>();
+function parse(kv: KeyValue): Indexed {
+  let value = parsed.get(kv);
+  if (!value) {
+    try {
+      value = JSON.parse(kv.value) as Indexed;
+    } catch {
+      value = {};
+    }
+    parsed.set(kv, value);
+  }
+  return value;
+}
+
+const labelIndexer: Indexer = {
+  name: LABEL_INDEX,
+  values: (kv) => Object.entries(parse(kv).metadata?.labels ?? {}).map(([key, value]) => `${key}=${value}`),
+};
+const nodeNameIndexer: Indexer = {
+  name: NODE_NAME_INDEX,
+  values: (kv) => {
+    // Unscheduled pods are indexed under "" (the scheduler watches spec.nodeName=).
+    return [parse(kv).spec?.nodeName ?? ''];
+  },
+};
+
+const podsPrefix = (registry: KindRegistry) => `/registry/${registry.lookup('', 'v1', 'pods')!.storageResource}/`;
+
+/**
+ * Wraps `store` in the watch cache; closing the cache leaves `store` open (its
+ * owner closes it). `tuning` overrides the cache's sizes and timeouts (tests).
+ */
+export function createApiWatchCache(store: Store, registry: KindRegistry, tuning: Partial<CachedStoreOptions> = {}): Promise<CachedStore> {
+  const prefixes = new Set(registry.resources.map((resource) => `/registry/${resource.storageResource}/`));
+  const pods = podsPrefix(registry);
+  return createCachedStore(store, {
+    resourcePrefixOf: (prefix) => {
+      // /registry/<group>/<plural>/ or, for a resource stored per version, /registry/<group>/<plural>/<version>/.
+      const parts = prefix.split('/', 6);
+      for (const length of [5, 4]) {
+        if (parts.length <= length) continue;
+        const candidate = parts.slice(0, length).join('/') + '/';
+        if (prefixes.has(candidate)) return candidate;
+      }
+      return undefined;
+    },
+    indexersFor: (prefix) => (prefix === pods ? [nodeNameIndexer, labelIndexer] : [labelIndexer]),
+    preload: [pods],
+    closeBackend: false,
+    ...tuning,
+  });
+}
+
+/**
+ * The index a request's selectors pin, if any: `spec.nodeName=X` on pods
+ * first (a node agent's "my pods"), else a label that must equal one value.
+ * Only a hint: the request still filters with its full selectors.
+ */
+export function indexHintFor(resource: ResourceInfo, labels: LabelSelector | undefined, fields: FieldSelector | undefined): IndexHint | undefined {
+  if (fields && !fields.matchesNothing && resource.group === '' && resource.plural === 'pods') {
+    const node = fields.requiresExactMatch(NODE_NAME_INDEX);
+    if (node !== undefined) return { name: NODE_NAME_INDEX, value: node };
+  }
+  if (labels && !labels.matchesNothing) {
+    for (const requirement of labels.requirements) {
+      const value = labels.requiresExactMatch(requirement.key);
+      if (value !== undefined) return { name: LABEL_INDEX, value: `${requirement.key}=${value}` };
+    }
+  }
+  return undefined;
+}
+
+/** The index hint of a LIST or WATCH request's query (bad selectors give none: the filter reports them). */
+export function indexHintForQuery(resource: ResourceInfo, query: URLSearchParams): IndexHint | undefined {
+  const labelText = query.get('labelSelector') ?? '';
+  const fieldText = query.get('fieldSelector') ?? '';
+  if (!labelText.trim() && !fieldText.trim()) return undefined;
+  try {
+    return indexHintFor(resource, labelText.trim() ? parseLabelSelector(labelText) : undefined, fieldText.trim() ? parseFieldSelector(fieldText) : undefined);
+  } catch {
+    return undefined;
+  }
+}

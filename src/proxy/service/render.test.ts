@@ -66,13 +66,27 @@ describe('renderRuleset', () => {
     assert.match(element, /^10\.43\.0\.10 \. tcp \. 80 : goto service-[0-9A-F]{8}-default\/web\/tcp\/http$/);
     const svc = chain(text, 'service-');
     assert.equal(svc[0], 'ip saddr != 10.42.0.0/16 jump mark-for-masquerade');
-    assert.match(svc[1], /^numgen random mod 2 vmap \{ 0 : goto endpoint-\S+__10\.42\.0\.5\/8080, 1 : goto endpoint-\S+__10\.42\.0\.6\/8080 \}$/);
+    // Random spreading: the first endpoint with probability 1/2, else the second.
+    assert.match(svc[1], /^numgen random mod 2 0 goto endpoint-\S+__10\.42\.0\.5\/8080$/);
+    assert.match(svc[2], /^goto endpoint-\S+__10\.42\.0\.6\/8080$/);
     const endpoints = chains(text, 'endpoint-');
     assert.equal(endpoints.size, 2);
     const first = [...endpoints.entries()].find(([name]) => name.endsWith('__10.42.0.5/8080'))![1];
     // Hairpin: the endpoint reaching itself through the service is masqueraded.
     assert.deepEqual(first, ['ip saddr 10.42.0.5 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.42.0.5:8080']);
     assert.deepEqual(mapElements(text, 'no-endpoint-services'), []);
+  });
+
+  it('spreads over n endpoints with a 1/(n-i) cascade (uniform), without a set per service', () => {
+    const three = slice('web', [{ name: 'http', port: 8080 }], [ready('10.42.0.5'), ready('10.42.0.6'), ready('10.42.0.7')]);
+    const { text } = render([web], [three]);
+    const rules = chain(text, 'service-').slice(1);
+    assert.deepEqual(rules.map((r) => r.replace(/endpoint-\S+__/, '')), [
+      'numgen random mod 3 0 goto 10.42.0.5/8080',
+      'numgen random mod 2 0 goto 10.42.0.6/8080',
+      'goto 10.42.0.7/8080',
+    ]);
+    assert.ok(!/vmap \{/.test(text), 'no inline (anonymous) maps');
   });
 
   it('looks a service up with one map lookup, not a rule per service', () => {
@@ -163,7 +177,8 @@ describe('renderRuleset', () => {
     assert.equal(text.match(/set affinity-\S+ \{ type ipv4_addr; flags dynamic,timeout; timeout 60s; \}/g)?.length, 2);
     const rules = chain(text, 'service-');
     assert.match(rules[1], /^ip saddr @affinity-\S+__10\.42\.0\.5\/80 goto endpoint-\S+__10\.42\.0\.5\/80$/);
-    assert.match(rules[3], /^numgen random mod 2/);
+    assert.match(rules[3], /^numgen random mod 2 0 goto endpoint-/);
+    assert.match(rules[4], /^goto endpoint-/);
     for (const ep of chains(text, 'endpoint-').values()) assert.match(ep[1], /^update @affinity-\S+ \{ ip saddr \}$/);
   });
 

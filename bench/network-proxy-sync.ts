@@ -1,0 +1,126 @@
+// `npm run bench:proxy-sync`: how long the service proxy (src/proxy/service)
+// takes to sync `table ip skiff` with 1k and 10k Services (2 endpoints each):
+// render (model + nft text) and apply (`nft -f -`, one transaction), inside a
+// fresh network namespace this benchmark creates (test/support/test-host.ts)
+// and removes — never the machine's own ruleset.
+//
+// Cases per size, each repeated (median reported):
+//   ColdSync    the table does not exist yet (a node joining a cluster)
+//   OneChange   one Service added to N existing ones: skiff re-applies the whole
+//               table, upstream's partial sync writes only what changed
+// Baseline "kube-proxy nftables mode sync (published)": kubernetes/kubernetes
+// PR #126013 measured ~141 ms to program one new Service with 10k existing
+// (2 endpoints each, kind cluster, partial sync). No published figure for 1k
+// Services or for cold syncs was found: those lines carry baseline value null.
+// Environment: BENCH_PROXY_SERVICES (default "1000,10000"), BENCH_PROXY_REPEATS
+// (default 3), BENCH_TIMEOUT_S (default 600). Needs root (netns, nft).
+import { execFileSync } from 'node:child_process';
+import { cleanupSync, installSignalHandlers } from './lib/cleanup.ts';
+import { Deadline, envNumber, machineDescription } from './lib/env.ts';
+import { round } from './lib/stats.ts';
+import { createTestHost, type TestHost } from '../test/support/test-host.ts';
+import { buildModel, type EndpointSlice, type Service } from '../src/proxy/service/model.ts';
+import { commandNftRunner, type NftRunner } from '../src/proxy/service/nft.ts';
+import { renderRuleset } from '../src/proxy/service/render.ts';
+
+const DEADLINE = new Deadline(envNumber('BENCH_TIMEOUT_S', 600));
+const REPEATS = envNumber('BENCH_PROXY_REPEATS', 3);
+const log = (message: string) => process.stderr.write(`bench:proxy-sync ${message}\n`);
+const BASELINE_NAME = 'kube-proxy nftables mode sync (published)';
+/** kubernetes/kubernetes#126013: one new Service with 10k existing, partial sync. */
+const PUBLISHED_ONE_CHANGE_10K_MS = 141;
+
+const octets = (i: number) => `${(i >> 8) & 255}.${i & 255}`;
+
+function cluster(services: number): { services: Service[]; slices: EndpointSlice[] } {
+  const svcs: Service[] = [];
+  const slices: EndpointSlice[] = [];
+  for (let i = 0; i < services; i++) {
+    const name = `svc-${i}`;
+    svcs.push({ metadata: { name, namespace: 'bench' }, spec: { clusterIP: `10.43.${octets(i)}`, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
+    slices.push({
+      metadata: { name: `${name}-1`, namespace: 'bench', labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [0, 1].map((e) => ({ addresses: [`10.42.${(i >> 7) & 255}.${((i & 127) << 1) + e}`], conditions: { ready: true }, nodeName: e === 0 ? 'bench-node' : 'other' })),
+    });
+  }
+  return { services: svcs, slices };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function timedSync(nft: NftRunner, data: { services: Service[]; slices: EndpointSlice[] }) {
+  const started = performance.now();
+  const model = buildModel({ services: data.services, slices: data.slices, nodeName: 'bench-node' });
+  const ruleset = renderRuleset(model, { nodeIps: ['192.0.2.10'], clusterCidr: '10.42.0.0/16' });
+  const rendered = performance.now();
+  await nft(['-f', '-'], ruleset.text);
+  const applied = performance.now();
+  return { renderMs: rendered - started, applyMs: applied - rendered, totalMs: applied - started, ruleset };
+}
+
+async function measure(host: TestHost, nft: NftRunner, size: number): Promise<object[]> {
+  const data = cluster(size);
+  const plusOne = cluster(size + 1);
+  const cold: Awaited<ReturnType<typeof timedSync>>[] = [];
+  const change: Awaited<ReturnType<typeof timedSync>>[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    DEADLINE.check(`${size} services, repeat ${r + 1}`);
+    await host.run(['nft', 'delete', 'table', 'ip', 'skiff']); // absent on the first round: that is fine
+    cold.push(await timedSync(nft, data));
+    change.push(await timedSync(nft, plusOne));
+    await nft(['-f', '-'], renderRuleset(buildModel({ ...data, nodeName: 'bench-node' }), { nodeIps: ['192.0.2.10'] }).text); // back to N
+    log(`${size} services: cold ${Math.round(cold.at(-1)!.totalMs)} ms, one change ${Math.round(change.at(-1)!.totalMs)} ms`);
+  }
+  const listed = await host.run(['nft', 'list', 'map', 'ip', 'skiff', 'service-ips'], { timeoutMs: 120_000 });
+  if (listed.code !== 0 || (listed.stdout.match(/ : goto service-/g) ?? []).length !== size) {
+    throw new Error(`the applied table does not hold ${size} services: ${listed.stderr}`);
+  }
+  const line = (kind: string, runs: typeof cold, baseline: number | null) => {
+    const total = median(runs.map((x) => x.totalMs));
+    const { rules, chains, elements, text } = runs[0]!.ruleset;
+    return {
+      bench: 'proxy-sync', case: `${kind}/${size}Services`, metric: 'sync_ms', value: round(total), unit: 'ms',
+      render_ms: round(median(runs.map((x) => x.renderMs))), apply_ms: round(median(runs.map((x) => x.applyMs))),
+      rules, chains, elements, bytes: Buffer.byteLength(text), repeats: runs.length,
+      baseline: { name: BASELINE_NAME, value: baseline }, ratio: baseline ? round(total / baseline) : null,
+    };
+  };
+  return [
+    line('ColdSync', cold, null),
+    line('OneChange', change, size === 10_000 ? PUBLISHED_ONE_CHANGE_10K_MS : null),
+  ];
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:proxy-sync needs root (a network namespace and nft)');
+  installSignalHandlers(log);
+  const sizes = (process.env.BENCH_PROXY_SERVICES ?? '1000,10000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+  log(`machine: ${machineDescription()}`);
+  const host = await createTestHost({ prefix: 'skp-' });
+  // Killed by a signal: the netns must not outlive the run.
+  const removeNetns = () => {
+    try {
+      execFileSync('ip', ['netns', 'delete', host.name], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', removeNetns);
+  try {
+    const nft = commandNftRunner(['nsenter', `--net=${host.netnsPath}`, '--', 'nft']);
+    for (const size of sizes) {
+      for (const line of await measure(host, nft, size)) process.stdout.write(JSON.stringify(line) + '\n');
+    }
+  } finally {
+    await host.destroy();
+    process.removeListener('exit', removeNetns);
+    cleanupSync();
+  }
+}
+
+await main();

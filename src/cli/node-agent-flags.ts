@@ -8,6 +8,7 @@ export interface NodeAgentFlagValues {
   registriesConfig?: string;
   clusterDns?: string;
   clusterDomain: string;
+  resolvConf?: string;
   kubeletPort: string;
   evictionHard?: string;
   evictionSoft?: string;
@@ -26,8 +27,9 @@ export function addNodeAgentOptions(command: Command, subject: string): Command 
     .option('--node-name <name>', `${subject}'s node name (default: the hostname)`)
     .option('--runtime <name>', `OCI runtime of ${subject}: runc or crun`, 'runc')
     .option('--registries-config <file>', 'registries.yaml (k3s shape): mirrors, auth, TLS')
-    .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated')
+    .option('--cluster-dns <ips>', 'cluster DNS Service address(es) for ClusterFirst pods, comma-separated (default: kube-system/kube-dns\'s ClusterIP)')
     .option('--cluster-domain <domain>', 'the cluster\'s DNS domain', 'cluster.local')
+    .option('--resolv-conf <file>', 'the node\'s resolv.conf: for dnsPolicy Default pods and where the cluster DNS forwards other names ("" = none)', '/etc/resolv.conf')
     .option('--kubelet-port <port>', `port of ${subject}'s logs/exec endpoint on the node IP (0 = a free port)`, '10250')
     .option('--eviction-hard <thresholds>', 'hard eviction thresholds, e.g. memory.available<100Mi,nodefs.available<10% (default kubelet\'s)')
     .option('--eviction-soft <thresholds>', 'soft eviction thresholds (each needs --eviction-soft-grace-period)')

@@ -20,6 +20,7 @@ import { RuncRuntime } from '../agent/runtime/runc.ts';
 import { DEFAULT_STREAMING_PORT, startStreamingServer, type RunningStreamingServer } from '../agent/streaming/server.ts';
 import { createVolumeManager } from '../agent/volumes/manager.ts';
 import type { ApiClient } from '../client/interface.ts';
+import { clusterDnsAddresses, startNodeDns } from '../proxy/dns/node-dns.ts';
 import { startIngressController, type RunningIngressController } from '../proxy/ingress/controller.ts';
 import { startServiceProxy, type ServiceProxy } from '../proxy/service/proxy.ts';
 import { createStatsEndpoints } from '../agent/stats/endpoints.ts';
@@ -33,8 +34,10 @@ export interface NodeAgentFlags {
   nodeIp: string;
   runtime?: string;
   registriesConfig?: string;
-  /** Comma-separated cluster DNS addresses. */
+  /** Comma-separated cluster DNS addresses ("" = none); default the ClusterIP of kube-system/kube-dns. */
   clusterDns?: string;
+  /** kubelet's --resolv-conf: the node's resolvers, for Default-policy pods and the cluster DNS's upstreams ("" = none). */
+  resolvConf?: string;
   clusterDomain?: string;
   clusterCidr?: string;
   /** The streaming (logs/exec) server's port (default 10250; 0: a free one), published in daemonEndpoints. */
@@ -190,6 +193,7 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
     // The server starts first so that the Node registers with its real port; until the kubelet
     // is up, every pod is unknown to it (404).
     let kubelet: Kubelet | undefined;
+    let bridge: BridgePodNetwork | undefined;
     streaming = await startStreamingServer({
       backend: createStreamingBackend({ runtime: containers, podUid: (namespace, name) => kubelet?.podUid(namespace, name) }),
       address: flags.nodeIp,
@@ -206,11 +210,12 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
       nodeIp: flags.nodeIp,
       dataDir: flags.dataDir,
       runtime: containers,
-      network: ({ podCidr }) => new BridgePodNetwork({ podCidr, stateDir: networkStateDir(flags.dataDir) }),
+      network: ({ podCidr }) => (bridge = new BridgePodNetwork({ podCidr, stateDir: networkStateDir(flags.dataDir) })),
       volumes,
       images,
       housekeeping: { images, reclaimVolumes: () => volumes.reclaimLocalPathVolumes() },
-      clusterDns: flags.clusterDns ? flags.clusterDns.split(',').map((s) => s.trim()).filter(Boolean) : [],
+      clusterDns: await clusterDnsAddresses({ client, configured: flags.clusterDns, warn: (message) => console.error(`kubelet: ${message}`) }),
+      hostResolvConfPath: flags.resolvConf === '' ? null : flags.resolvConf,
       clusterDomain: flags.clusterDomain ?? 'cluster.local',
       clusterCidr: flags.clusterCidr,
       kubeletPort: streaming.port,
@@ -224,6 +229,13 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
     });
     const serviceProxy = flags.disableServiceProxy ? undefined : await startNodeServiceProxy({ client, flags });
     const ingress = flags.disableIngress ? undefined : await startNodeIngress({ client, flags });
+    // The cluster DNS server on the pod bridge's gateway (made now if no pod made it yet).
+    const podBridge = bridge!;
+    const nodeDns = startNodeDns({
+      client, nodeName: flags.nodeName, address: podBridge.gateway, ensureAddress: () => podBridge.ensureBridge(),
+      zone: flags.clusterDomain ?? 'cluster.local', resolvConfPath: flags.resolvConf || undefined,
+      upstreams: flags.resolvConf === '' ? [] : undefined,
+    });
     const running = { kubelet, server: streaming };
     return {
       kubelet,
@@ -231,6 +243,7 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
       ingress,
       streaming: { address: streaming.address, port: streaming.port },
       async stop() {
+        await nodeDns.stop();
         await ingress?.stop();
         await serviceProxy?.stop(); // its rules stay, as upstream's kube-proxy leaves them; `skiff cleanup` removes them
         await running.server.close();

@@ -5,13 +5,16 @@
 // files come from the runtime itself, so an agent that just restarted serves
 // what its predecessor started.
 import type { ContainerRuntime, ContainerStatus, ExecOptions, StreamSession } from '../runtime/types.ts';
-import { StreamingError, type ContainerLogSource, type ContainerTarget, type StreamingBackend } from '../streaming/types.ts';
+import { StreamingError, type ContainerLogSource, type ContainerTarget, type PodTarget, type StreamingBackend } from '../streaming/types.ts';
 import { CONTAINER_NAME, POD_UID } from './labels.ts';
+import { dialInNetns } from './netns-dial.ts';
 
 export interface StreamingBackendOptions {
   runtime: ContainerRuntime;
   /** The uid of the pod `namespace/name` the kubelet runs now (undefined: none). */
   podUid: (namespace: string, name: string) => string | undefined;
+  /** Port-forward's dialer (default: localhost in the sandbox's network namespace); tests replace it. */
+  dial?: typeof dialInNetns;
 }
 
 const isActive = (c: ContainerStatus) => c.state === 'running' || c.state === 'created';
@@ -47,6 +50,15 @@ export function createStreamingBackend(options: StreamingBackendOptions): Stream
     async attach(target: ContainerTarget, attachOptions: { stdin: boolean; tty: boolean }): Promise<StreamSession> {
       const container = await running(target);
       return runtime.attach(container.id, attachOptions);
+    },
+
+    async portForward(target: PodTarget, port: number) {
+      const uid = options.podUid(target.namespace, target.pod);
+      if (!uid || (target.podUid && target.podUid !== uid)) throw StreamingError.notFound(`pod "${target.pod}" does not exist`);
+      const sandbox = (await runtime.listPodSandboxes({ podUid: uid })).find((s) => s.state === 'ready');
+      if (!sandbox) throw new Error(`pod sandbox of pod "${target.pod}" is not ready`);
+      // No netns path: a hostNetwork pod, whose localhost is the node's.
+      return (options.dial ?? dialInNetns)({ netnsPath: sandbox.netnsPath, port });
     },
 
     async containerLog(target: ContainerTarget, logOptions: { previous: boolean }): Promise<ContainerLogSource> {

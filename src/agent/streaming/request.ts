@@ -1,16 +1,18 @@
 // Parsing kubelet streaming URLs and their query options.
 import type { LogReadOptions } from './log-reader.ts';
 import type { StreamRequest } from './command-session.ts';
-import { StreamingError, type ContainerTarget } from './types.ts';
+import { StreamingError, type ContainerTarget, type PodTarget } from './types.ts';
 
 export type StreamingRoute =
   | { kind: 'containerLogs'; target: ContainerTarget }
   | { kind: 'exec' | 'attach'; target: ContainerTarget }
+  | { kind: 'portForward'; target: PodTarget }
   | { kind: 'healthz' };
 
 /**
  * kubelet's paths: /containerLogs/{ns}/{pod}/{container},
- * /exec|attach/{ns}/{pod}/{container} and /exec|attach/{ns}/{pod}/{uid}/{container}.
+ * /exec|attach/{ns}/{pod}/{container} and /exec|attach/{ns}/{pod}/{uid}/{container},
+ * /portForward/{ns}/{pod}[/{uid}].
  */
 export function matchRoute(pathname: string): StreamingRoute | undefined {
   let segments: string[];
@@ -27,6 +29,9 @@ export function matchRoute(pathname: string): StreamingRoute | undefined {
   if (kind === 'exec' || kind === 'attach') {
     if (rest.length === 3) return { kind, target: { namespace: rest[0], pod: rest[1], container: rest[2] } };
     if (rest.length === 4) return { kind, target: { namespace: rest[0], pod: rest[1], podUid: rest[2], container: rest[3] } };
+  }
+  if (kind === 'portForward' && (rest.length === 2 || rest.length === 3)) {
+    return { kind, target: { namespace: rest[0], pod: rest[1], ...(rest[2] ? { podUid: rest[2] } : {}) } };
   }
   return undefined;
 }

@@ -18,6 +18,8 @@ export interface SpdyStream {
   remoteClosed: boolean;
   /** This side sent FIN (or a reset): nothing more may be sent on it. */
   localClosed: boolean;
+  /** The client reset the stream (RST_STREAM) rather than finishing it. */
+  reset?: boolean;
 }
 
 export interface SpdyConnectionOptions {
@@ -82,6 +84,7 @@ export class SpdyConnection {
   finish(stream: SpdyStream, done?: () => void): void {
     if (stream.localClosed) return done?.();
     stream.localClosed = true;
+    this.forgetIfDone(stream);
     this.send(encodeDataFrame({ streamId: stream.id, fin: true }), done);
   }
 
@@ -140,6 +143,7 @@ export class SpdyConnection {
         const stream = this.streams.get(id! & 0x7fffffff);
         if (!stream) return;
         stream.localClosed = true;
+        stream.reset = true;
         this.endRemote(stream);
         return;
       }
@@ -182,7 +186,13 @@ export class SpdyConnection {
   private endRemote(stream: SpdyStream): void {
     if (stream.remoteClosed) return;
     stream.remoteClosed = true;
+    this.forgetIfDone(stream);
     this.o.onStreamEnd(stream);
+  }
+
+  /** A long-lived connection (port-forward) opens streams for ever: closed ones are dropped. */
+  private forgetIfDone(stream: SpdyStream): void {
+    if (stream.localClosed && stream.remoteClosed) this.streams.delete(stream.id);
   }
 
   private protocolError(): void {

@@ -6,8 +6,10 @@ import "reflect-metadata"; // @peculiar/x509 uses tsyringe, which needs the Refl
 import * as x509 from '@peculiar/x509';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, webcrypto } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ExecOptions, StreamSession } from '../runtime/types.ts';
-import { StreamingError, type ContainerLogSource, type ContainerTarget, type StreamingBackend } from './types.ts';
+import { StreamingError, type ContainerLogSource, type ContainerTarget, type PodTarget, type StreamingBackend } from './types.ts';
 
 export interface FakeContainer {
   /** Current attempt's CRI log file. */
@@ -27,6 +29,13 @@ export class FakeStreamingBackend implements StreamingBackend {
   readonly resizes: Array<{ width: number; height: number }> = [];
   /** The processes exec started. */
   readonly processes: ChildProcess[] = [];
+  /**
+   * Port-forward: "namespace/pod:port" → the local port on 127.0.0.1 standing in
+   * for it; a pod with containers but no entry is dialled at its own port number.
+   */
+  readonly forwardedPorts = new Map<string, number>();
+  /** Every port-forward dial, in order. */
+  readonly portForwards: Array<{ target: PodTarget; port: number }> = [];
   private readonly cwd: string;
 
   constructor(options: { cwd: string }) {
@@ -61,6 +70,24 @@ export class FakeStreamingBackend implements StreamingBackend {
     this.calls.push({ kind: 'attach', target, options });
     if (!container.main) throw StreamingError.badRequest(`container "${target.container}" has no main process to attach to`);
     return this.session(container.main, false);
+  }
+
+  async portForward(target: PodTarget, port: number): Promise<Duplex> {
+    const mapped = this.forwardedPorts.get(`${target.namespace}/${target.pod}:${port}`);
+    const known = mapped !== undefined || [...this.containers.keys()].some((k) => k.startsWith(`${target.namespace}/${target.pod}/`));
+    if (!known) throw StreamingError.notFound(`pod "${target.pod}" does not exist`);
+    this.portForwards.push({ target, port });
+    const localPort = mapped ?? port;
+    return new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: localPort });
+      socket.once('connect', () => {
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        reject(new Error(error.code === 'ECONNREFUSED' ? `dial tcp4 127.0.0.1:${localPort}: connect: connection refused` : error.message));
+      });
+    });
   }
 
   async containerLog(target: ContainerTarget, options: { previous: boolean }): Promise<ContainerLogSource> {

@@ -2,6 +2,7 @@
 // logs, exec, attach) needs from the rest of the agent. The server itself does
 // no Kubernetes reasoning: the backend resolves a pod's container and hands
 // back a runtime StreamSession or a CRI log file; tests pass a fake backend.
+import type { Duplex } from 'node:stream';
 import type { ExecOptions, StreamSession } from '../runtime/types.ts';
 
 /** A container addressed the way kubelet's URLs address it. */
@@ -11,6 +12,13 @@ export interface ContainerTarget {
   /** The pod's uid when the URL carried one (`/exec/ns/pod/uid/container`). */
   podUid?: string;
   container: string;
+}
+
+/** A pod addressed the way kubelet's /portForward URLs address it. */
+export interface PodTarget {
+  namespace: string;
+  pod: string;
+  podUid?: string;
 }
 
 /** The log file of one container attempt and a way to tell when following it can stop. */
@@ -32,6 +40,12 @@ export interface StreamingBackend {
    * speak (SPDY), so a client that falls back to it still learns the real reason.
    */
   check?(target: ContainerTarget): Promise<void>;
+  /**
+   * A connection to `port` on localhost inside the pod's network namespace
+   * (kubectl port-forward). Rejects with what the client is told: a
+   * StreamingError (no such pod), or any other Error (connection refused).
+   */
+  portForward(target: PodTarget, port: number): Promise<Duplex>;
   /** The log of the current attempt, or with `previous` of the one before it. */
   containerLog(target: ContainerTarget, options: { previous: boolean }): Promise<ContainerLogSource>;
 }
@@ -43,10 +57,13 @@ export interface StreamingBackend {
 export class StreamingError extends Error {
   readonly code: number;
   readonly reason: string;
-  constructor(options: { code: number; reason?: string; message: string }) {
+  /** Extra response headers (X-Accepted-Stream-Protocol-Versions on a failed negotiation). */
+  readonly headers?: Record<string, string>;
+  constructor(options: { code: number; reason?: string; message: string; headers?: Record<string, string> }) {
     super(options.message);
     this.code = options.code;
     this.reason = options.reason ?? reasonFor(options.code);
+    this.headers = options.headers;
   }
 
   static notFound(message: string): StreamingError {

@@ -50,7 +50,7 @@ function nodePath(kind: 'exec' | 'attach', pod: KubeObject, container: string, q
 }
 
 /** The request line and headers for the agent, keeping the client's upgrade negotiation intact. */
-function requestHead(ctx: RequestContext, location: NodeLocation, path: string): string {
+export function requestHead(ctx: RequestContext, location: NodeLocation, path: string): string {
   const host = location.host.includes(':') ? `[${location.host}]:${location.port}` : `${location.host}:${location.port}`;
   const lines = [`${ctx.req.method ?? 'GET'} ${path} HTTP/1.1`, `Host: ${host}`];
   const raw = ctx.req.rawHeaders;
@@ -65,7 +65,7 @@ function requestHead(ctx: RequestContext, location: NodeLocation, path: string):
 const CLOSE_GRACE_MS = 5000;
 
 /** Copies both ways until either side closes; then closes the other. */
-function splice(client: Duplex, backend: Duplex): Promise<void> {
+export function splice(client: Duplex, backend: Duplex): Promise<void> {
   return new Promise((resolve) => {
     let open = 2;
     const closedOne = (other: Duplex) => () => {

@@ -6,6 +6,7 @@ import { handleEviction } from './eviction.ts';
 import { handleNamespaceFinalize } from './finalize.ts';
 import { handlePodAttach, handlePodExec } from './pod-exec.ts';
 import { handlePodLog } from './pod-log.ts';
+import { handlePodPortForward } from './pod-portforward.ts';
 import { handleScale } from './scale.ts';
 import { handleTokenRequest } from './token-request.ts';
 
@@ -26,6 +27,7 @@ const routes: readonly SubresourceRoute[] = [
   { group: '', resource: 'pods', subresource: 'log', verbs: ['get'], handle: handlePodLog },
   { group: '', resource: 'pods', subresource: 'exec', verbs: ['get', 'create'], handle: handlePodExec },
   { group: '', resource: 'pods', subresource: 'attach', verbs: ['get', 'create'], handle: handlePodAttach },
+  { group: '', resource: 'pods', subresource: 'portforward', verbs: ['get', 'create'], handle: handlePodPortForward },
   { group: '*', resource: '*', subresource: 'scale', verbs: ['get', 'update', 'patch'], handle: handleScale },
   { group: '', resource: 'namespaces', subresource: 'finalize', verbs: ['update'], handle: handleNamespaceFinalize },
   { group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'], handle: handleTokenRequest },

@@ -64,10 +64,10 @@ interface ServerProcess {
   output: string[];
 }
 
-async function startNodeServer(host: TestHost, dataDir: string, output: string[]): Promise<ServerProcess> {
+async function startNodeServer(host: TestHost, dataDir: string, output: string[], extraArgs: string[] = []): Promise<ServerProcess> {
   const child = host.spawn([
     SKIFF, 'server', '--data-dir', dataDir, '--node-ip', host.nodeIp, '--node-name', NODE_NAME,
-    '--https-listen-port', String(API_PORT),
+    '--https-listen-port', String(API_PORT), ...extraArgs,
   ]);
   const copy = process.env.SKIFF_E2E_SERVER_LOG; // set it to keep the server's output in a file (debugging)
   child.stderr!.on('data', (d) => {
@@ -122,12 +122,17 @@ function leftovers(dataDir: string, traces: { podUids: string[]; netns: string[]
 const tail = (text: string, lines: number) => text.split('\n').slice(-lines).join('\n');
 
 /** For a describe body: the node cluster, made in `before`, removed in `after`. */
-export function useNodeCluster(): () => NodeCluster {
+export interface NodeClusterOptions {
+  /** More `skiff server` flags (e.g. the ingress ports). */
+  serverArgs?: string[];
+}
+
+export function useNodeCluster(options: NodeClusterOptions = {}): () => NodeCluster {
   let cluster: NodeCluster | undefined;
   let host: TestHost | undefined;
   before(async () => {
     host = await createTestHost();
-    cluster = await startNodeCluster(host);
+    cluster = await startNodeCluster(host, options);
   });
   after(async () => {
     await host?.destroy();
@@ -138,7 +143,7 @@ export function useNodeCluster(): () => NodeCluster {
   };
 }
 
-export async function startNodeCluster(host: TestHost): Promise<NodeCluster> {
+export async function startNodeCluster(host: TestHost, options: NodeClusterOptions = {}): Promise<NodeCluster> {
   const dataDir = join(host.tempDir, 'data');
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   const output: string[] = [];
@@ -161,7 +166,7 @@ export async function startNodeCluster(host: TestHost): Promise<NodeCluster> {
   const pushed = await host.run(['skopeo', 'copy', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${registry.host}/busybox:latest`], { timeoutMs: 60_000 });
   if (pushed.code !== 0) throw new Error(`skopeo copy failed: ${pushed.stderr}`);
 
-  server = await startNodeServer(host, dataDir, output);
+  server = await startNodeServer(host, dataDir, output, options.serverArgs);
   const kubectlArgv = (args: string[]) => [KUBECTL, '--kubeconfig', kubeconfig, '--cache-dir', join(dataDir, 'kube-cache'), ...args];
   const kubectl = async (args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KubectlRun> => {
     const r: RunResult = await host.run(kubectlArgv(args), { input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
@@ -209,10 +214,10 @@ export async function startNodeCluster(host: TestHost): Promise<NodeCluster> {
         throw error;
       });
     },
-    async restartServer(options = {}) {
-      if (server) await stopProcess(server.child, options.hard ? 'SIGKILL' : 'SIGTERM');
+    async restartServer(restart = {}) {
+      if (server) await stopProcess(server.child, restart.hard ? 'SIGKILL' : 'SIGTERM');
       output.push('--- server restarted ---\n');
-      server = await startNodeServer(host, dataDir, output);
+      server = await startNodeServer(host, dataDir, output, options.serverArgs);
     },
   };
   await waitFor('the node to be Ready', async () => {

@@ -20,7 +20,7 @@ describe('servicelb: LoadBalancer status with simulated nodes', () => {
       const row = server.k(['get', 'svc', 'web', '-o', 'wide', '--no-headers']);
       return row.includes('172.31.0.1,172.31.0.2') ? row : undefined;
     }, { timeoutMs: 20_000 });
-    assert.match(line, /^web\s+LoadBalancer\s+10\.43\.\d+\.\d+\s+172\.31\.0\.1,172\.31\.0\.2\s+80:3\d{4}\/TCP\s/);
+    assert.match(line ?? '', /^web\s+LoadBalancer\s+10\.43\.\d+\.\d+\s+172\.31\.0\.1,172\.31\.0\.2\s+80:3\d{4}\/TCP\s/);
     // Server-side Tables are printed wide upstream too: the whole list, not clipped.
     assert.match(server.k(['get', 'svc', 'web', '--no-headers']), /^web\s+LoadBalancer\s+\S+\s+172\.31\.0\.1,172\.31\.0\.2\s+80:3\d{4}\/TCP/);
     const svc = JSON.parse(server.k(['get', 'svc', 'web', '-o', 'json']));
@@ -29,7 +29,7 @@ describe('servicelb: LoadBalancer status with simulated nodes', () => {
       const events = server.k(['get', 'events', '--field-selector', 'involvedObject.name=web', '-o', 'jsonpath={.items[*].reason}']);
       return events.includes('EnsuredLoadBalancer') ? events : undefined;
     });
-    assert.match(reasons, /EnsuringLoadBalancer/);
+    assert.match(reasons ?? '', /EnsuringLoadBalancer/);
   });
 
   it('drops a node that is deleted, and leaves a Service of another load-balancer class <pending>', async () => {

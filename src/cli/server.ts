@@ -126,7 +126,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     controllerTuning,
     localAgent: flags.disableAgent ? undefined : {
       dataDir, nodeName: flags.nodeName ?? hostname(), nodeIp, runtime: flags.runtime, registriesConfig: flags.registriesConfig,
-      clusterDns: flags.clusterDns, clusterDomain: flags.clusterDomain, clusterCidr: flags.clusterCidr,
+      clusterDns: flags.clusterDns, clusterDomain: flags.clusterDomain, clusterCidr: flags.clusterCidr, resolvConf: flags.resolvConf,
       kubeletPort: parsePort(flags.kubeletPort, '--kubelet-port'),
       evictionHard: flags.evictionHard, evictionSoft: flags.evictionSoft, evictionSoftGracePeriod: flags.evictionSoftGracePeriod,
       evictionPressureTransitionPeriod: flags.evictionPressureTransitionPeriod, evictionMaxPodGracePeriod: flags.evictionMaxPodGracePeriod,

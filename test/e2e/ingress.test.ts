@@ -8,9 +8,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
 import { selfSignedCertificate } from '../../src/proxy/ingress/tls.ts';
-import { isRoot, useNodeCluster, type Json, type NodeCluster } from './node-harness.ts';
+import { createTestHost, type TestHost } from '../support/test-host.ts';
+import { isRoot, startNodeCluster, useNodeCluster, type Json, type NodeCluster } from './node-harness.ts';
 
 const HTTP_PORT = 18080;
 const HTTPS_PORT = 18443;
@@ -146,5 +148,35 @@ describe('the ingress controller of a real node', { skip: isRoot ? false : 'need
     assert.equal((await fetchInHost(c, { host: 'shop.test', path: '/cgi-bin/whoami' })).status, 200, 'the other backend is unaffected');
     await c.k(['scale', 'deployment/ing-blog', '--replicas=1']);
     await c.waitFor('the blog back', async () => (await fetchInHost(c, { host: 'blog.test', path: '/blog/' })).status === 200, { timeoutMs: 120_000 });
+  });
+});
+
+describe('an ingress port already in use', { skip: isRoot ? false : 'needs root (netns, runc)' }, () => {
+  let host: TestHost | undefined;
+  let cluster: NodeCluster | undefined;
+
+  before(async () => {
+    host = await createTestHost();
+    // Another server holds the HTTPS port on the node address before skiff starts.
+    const blocker = host.spawn([process.execPath, '-e', `require('node:net').createServer().listen(${HTTPS_PORT}, '192.0.2.10', () => console.log('listening'))`]);
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: blocker.stdout! }).once('line', () => resolve());
+      blocker.once('exit', (code) => reject(new Error(`the port blocker exited (${code})`)));
+    });
+    cluster = await startNodeCluster(host, { serverArgs: ['--ingress-http-port', String(HTTP_PORT), '--ingress-https-port', String(HTTPS_PORT)] });
+  });
+  after(async () => {
+    await host?.destroy();
+  });
+
+  it('leaves the node running without ingress and says why', async () => {
+    const c = cluster!;
+    assert.match(c.serverLog(), new RegExp(`ingress: warning: ingress disabled on this node: cannot listen on 192\\.0\\.2\\.10:${HTTPS_PORT} \\(EADDRINUSE\\)`));
+    // The agent still runs pods (startNodeCluster waited for the node to be Ready).
+    await c.k(['run', 'still-works', `--image=${c.image}`, '--restart=Never', '--', 'sh', '-c', 'echo ok']);
+    await c.waitForPod('still-works', 'Succeeded', (pod) => pod.status?.phase === 'Succeeded', { timeoutMs: 90_000 });
+    // Nothing half-started: the HTTP port, bound before the HTTPS one failed, was released again.
+    const probe = await c.host.run([process.execPath, '-e', `require('node:net').createServer().listen(${HTTP_PORT}, '192.0.2.10', function () { this.close(); console.log('free'); })`]);
+    assert.equal(probe.stdout.trim(), 'free');
   });
 });

@@ -14,6 +14,7 @@ import { DisruptionController } from './disruption/controller.ts';
 import { EndpointController } from './endpoint/controller.ts';
 import { EndpointSliceController } from './endpointslice/controller.ts';
 import { GarbageCollector } from './garbagecollector/controller.ts';
+import { HorizontalPodAutoscalerController } from './horizontalpodautoscaler/controller.ts';
 import { JobController } from './job/controller.ts';
 import { NodeLifecycleController } from './nodelifecycle/controller.ts';
 import { PodGcController } from './podgc/controller.ts';
@@ -57,6 +58,7 @@ export const controllerDescriptors: readonly ControllerDescriptor[] = [
   { name: 'endpoint', create: (options) => new EndpointController(options) },
   { name: 'endpointslice', create: (options) => new EndpointSliceController(options) },
   { name: 'garbagecollector', create: (options) => new GarbageCollector(options) },
+  { name: 'horizontalpodautoscaling', create: (options) => new HorizontalPodAutoscalerController(options) },
   { name: 'persistentvolume-binder', create: (options) => new PersistentVolumeBinder(options) },
   // Not a kube-controller-manager controller: k3s runs it as a Deployment; skiff runs it here.
   { name: 'local-path-provisioner', create: (options) => new LocalPathProvisioner(options) },
@@ -68,7 +70,7 @@ export const controllerDescriptors: readonly ControllerDescriptor[] = [
 export const PLANNED_CONTROLLERS: readonly string[] = [
   'attachdetach', 'bootstrapsigner', 'cloud-node-lifecycle', 'clusterrole-aggregation', 'csrapproving',
   'csrcleaner', 'csrsigning', 'endpointslicemirroring',
-  'ephemeral-volume', 'horizontalpodautoscaling', 'legacy-serviceaccount-token-cleaner',
+  'ephemeral-volume', 'legacy-serviceaccount-token-cleaner',
   'nodeipam', 'persistentvolume-expander',
   'pv-protection', 'pvc-protection', 'resourceclaim', 'route', 'service',
   'service-cidr', 'serviceaccount-token', 'storage-version-gc',

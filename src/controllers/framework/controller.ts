@@ -72,6 +72,16 @@ export interface ControllerTuning {
   /** Pod GC pass period (upstream: fixed 20 s) and how long a missing node is quarantined (40 s); tests shorten them. */
   podGcPeriodMs?: number;
   podGcQuarantineMs?: number;
+  /** --horizontal-pod-autoscaler-sync-period (default 15 s). */
+  hpaSyncPeriodMs?: number;
+  /** --horizontal-pod-autoscaler-tolerance (default 0.1). */
+  hpaTolerance?: number;
+  /** --horizontal-pod-autoscaler-downscale-stabilization (default 5 min; an HPA's behavior overrides it). */
+  hpaDownscaleStabilizationMs?: number;
+  /** --horizontal-pod-autoscaler-cpu-initialization-period (default 5 min). */
+  hpaCpuInitializationPeriodMs?: number;
+  /** --horizontal-pod-autoscaler-initial-readiness-delay (default 30 s). */
+  hpaInitialReadinessDelayMs?: number;
 }
 
 /** What the manager sees of a controller. */

@@ -10,6 +10,8 @@ export const INGRESS_CLASS_NAME = 'skiff';
 export const INGRESS_CONTROLLER = 'skiff.dev/ingress-controller';
 const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
 const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+/** Upstream's well-known label: a node carrying it (any value) takes no load-balancer traffic. */
+export const EXCLUDE_FROM_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 
 export interface LbIngress {
   ip?: string;
@@ -44,9 +46,10 @@ export function wantsServiceLb(service: LbService): boolean {
   return lbClass === undefined || lbClass === '' || lbClass === SERVICE_LB_CLASS;
 }
 
-/** Nodes that take load-balancer traffic: Ready and schedulable (k3s's servicelb and upstream's node predicates). */
+/** Nodes that take load-balancer traffic: Ready, schedulable, not excluded by label (upstream's node predicates). */
 export function isLbNode(node: LbNode): boolean {
   if (node.spec?.unschedulable || node.metadata.deletionTimestamp) return false;
+  if (node.metadata.labels?.[EXCLUDE_FROM_LB_LABEL] !== undefined) return false;
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 

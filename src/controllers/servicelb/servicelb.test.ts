@@ -21,7 +21,7 @@ function node(name: string, options: { internal: string; external?: string; read
 }
 
 describe('servicelb: decisions', () => {
-  it('takes ExternalIP over InternalIP, skips not-ready, unschedulable and address-less nodes, sorts numerically', () => {
+  it('takes ExternalIP over InternalIP, skips not-ready, unschedulable, excluded and address-less nodes, sorts numerically', () => {
     const nodes = [
       node('a', { internal: '192.0.2.10' }),
       node('b', { internal: '192.0.2.9', external: '198.51.100.2' }),
@@ -30,6 +30,7 @@ describe('servicelb: decisions', () => {
       node('e', { internal: '192.0.2.12', unschedulable: true }),
       { metadata: { name: 'f' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } },
       node('g', { internal: '192.0.2.10' }),
+      { ...node('h', { internal: '192.0.2.13' }), metadata: { name: 'h', labels: { 'node.kubernetes.io/exclude-from-external-load-balancers': '' } } },
     ];
     assert.deepEqual(lbAddresses(nodes), ['192.0.2.10', '192.0.2.100', '198.51.100.2']);
     assert.ok(compareIps('10.0.0.9', '10.0.0.10') < 0);

@@ -125,4 +125,18 @@ describe('cluster DNS on a real node', { skip: !isRoot && 'needs root (network n
     assert.notEqual(r.code, 0, r.stdout);
     assert.deepEqual(answerAddresses(r.stdout), []);
   });
+
+  it('serves again after a hard restart of the server and its agent, with the same kube-dns Service', async () => {
+    const c = cluster();
+    const before = await c.get(['svc', 'kube-dns', '-n', 'kube-system']);
+    await c.restartServer({ hard: true });
+    const after = await c.get(['svc', 'kube-dns', '-n', 'kube-system']);
+    assert.equal(after.metadata.uid, before.metadata.uid);
+    assert.equal(after.spec.clusterIP, '10.43.0.10');
+    const answer = await c.waitFor('DNS on the gateway after the restart', async () => {
+      const r = await c.kubectl(['exec', 'dns-client', '--', 'timeout', '5', 'nslookup', 'kubernetes.default.svc.cluster.local', gateway], { timeoutMs: 20_000 });
+      return answerAddresses(r.stdout).length > 0 && answerAddresses(r.stdout);
+    }, { timeoutMs: 60_000 });
+    assert.deepEqual(answer, ['10.43.0.1']);
+  });
 });

@@ -39,6 +39,11 @@ export class NodeProxy {
     this.o = options;
   }
 
+  /** The API server's client certificate toward agents (nodes/proxy makes its own requests with it). */
+  clientCredentials(): { cert: string; key: string } {
+    return { cert: this.o.clientCert, key: this.o.clientKey };
+  }
+
   /** Where the agent of `nodeName` listens, from its Node object. */
   async locate(parts: ServerParts, nodeName: string): Promise<NodeLocation> {
     const nodes = parts.registry.lookup('', 'v1', 'nodes')!;

@@ -7,6 +7,7 @@ import { handleNamespaceFinalize } from './finalize.ts';
 import { handlePodAttach, handlePodExec } from './pod-exec.ts';
 import { handlePodLog } from './pod-log.ts';
 import { handlePodPortForward } from './pod-portforward.ts';
+import { handleNodeProxy, handlePodProxy, handleServiceProxy } from './proxy.ts';
 import { handleScale } from './scale.ts';
 import { handleTokenRequest } from './token-request.ts';
 
@@ -18,8 +19,13 @@ interface SubresourceRoute {
   subresource: string;
   /** Request verbs served (the rest are 405). */
   verbs: readonly string[];
+  /** The subresource takes a path after it (proxy/{path}). */
+  withPath?: boolean;
   handle(ctx: RequestContext): Promise<void>;
 }
+
+/** Every method a proxy passes on (GET with ?watch=true parses as watch). */
+const PROXY_VERBS = ['get', 'watch', 'create', 'update', 'patch', 'delete', 'options'];
 
 const routes: readonly SubresourceRoute[] = [
   { group: '', resource: 'pods', subresource: 'binding', verbs: ['create'], handle: handleBinding },
@@ -28,6 +34,9 @@ const routes: readonly SubresourceRoute[] = [
   { group: '', resource: 'pods', subresource: 'exec', verbs: ['get', 'create'], handle: handlePodExec },
   { group: '', resource: 'pods', subresource: 'attach', verbs: ['get', 'create'], handle: handlePodAttach },
   { group: '', resource: 'pods', subresource: 'portforward', verbs: ['get', 'create'], handle: handlePodPortForward },
+  { group: '', resource: 'pods', subresource: 'proxy', verbs: PROXY_VERBS, withPath: true, handle: handlePodProxy },
+  { group: '', resource: 'services', subresource: 'proxy', verbs: PROXY_VERBS, withPath: true, handle: handleServiceProxy },
+  { group: '', resource: 'nodes', subresource: 'proxy', verbs: PROXY_VERBS, withPath: true, handle: handleNodeProxy },
   { group: '*', resource: '*', subresource: 'scale', verbs: ['get', 'update', 'patch'], handle: handleScale },
   { group: '', resource: 'namespaces', subresource: 'finalize', verbs: ['update'], handle: handleNamespaceFinalize },
   { group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'], handle: handleTokenRequest },
@@ -36,7 +45,7 @@ const routes: readonly SubresourceRoute[] = [
 /** The route serving the request's subresource, if one does. */
 export function subresourceRoute(ctx: RequestContext): SubresourceRoute | undefined {
   const { info, resource } = ctx;
-  return routes.find((r) => r.subresource === info.subresource
+  return routes.find((r) => (r.subresource === info.subresource || (r.withPath && info.subresource?.startsWith(`${r.subresource}/`)))
     && (r.group === '*' || r.group === resource.group)
     && (r.resource === '*' || r.resource === resource.plural));
 }

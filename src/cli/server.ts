@@ -15,6 +15,7 @@ import { addControllerTuningOptions, controllerTuningFromFlags, type ControllerT
 import { parseSchedulerConfiguration } from '../scheduler/config.ts';
 import { parseControllersFlag } from '../controllers/registry.ts';
 import { openDatastore } from './datastore.ts';
+import { parseGoDuration } from './go-duration.ts';
 import type { Store } from '../storage/interface.ts';
 
 export interface ServerFlags extends ControllerTuningFlags, NodeAgentFlagValues {
@@ -33,6 +34,7 @@ export interface ServerFlags extends ControllerTuningFlags, NodeAgentFlagValues 
   clusterCidr: string;
   serviceCidr: string;
   simulatedNodes?: string;
+  metricResolution?: string;
   schedulerConfig?: string;
   disableScheduler?: boolean;
   controllers: string;
@@ -70,6 +72,7 @@ export function serverCommand(): Command {
     .option('--controllers <list>', 'controllers to run: "*" for all, "-name" to leave one out, e.g. "*,-deployment"', '*')
     .option('--scheduler-config <file>', 'KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML for the scheduler')
     .option('--simulated-nodes <spec>', 'register N hollow nodes that run pods without containers: N[:cpu,memory,pods]')
+    .option('--metric-resolution <duration>', 'metrics.k8s.io: nodes are scraped at most this often, and rates span about this long (default 15s, as metrics-server)')
     .option('--watch-cache <bool>', 'serve LIST and WATCH from an in-memory cache of the store (true|false)', 'true')
     .addOption(new Option('--cluster-cidr <cidr>', 'pod network range').default('10.42.0.0/16'))
     .addOption(new Option('--service-cidr <cidr>', 'service ClusterIP range').default('10.43.0.0/16'))
@@ -111,6 +114,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     advertiseAddress,
     serviceCidr: flags.serviceCidr,
     openapiDescriptions: flags.openapiDescriptions,
+    metricResolutionMs: flags.metricResolution ? parseGoDuration(flags.metricResolution, '--metric-resolution') : undefined,
     watchCache,
   });
   const loopback = flags.bindAddress && !['0.0.0.0', '::'].includes(flags.bindAddress) ? flags.bindAddress : '127.0.0.1';

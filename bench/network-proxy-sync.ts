@@ -4,10 +4,11 @@
 // fresh network namespace this benchmark creates (test/support/test-host.ts)
 // and removes — never the machine's own ruleset.
 //
-// Cases per size, each repeated (median reported):
-//   ColdSync    the table does not exist yet (a node joining a cluster)
-//   OneChange   one Service added to N existing ones: skiff re-applies the whole
-//               table, upstream's partial sync writes only what changed
+// Cases per size, each repeated (median reported), timed as the proxy syncs:
+// build the model, render the whole desired table, then apply —
+//   ColdSync     the table does not exist yet (a node joining a cluster): all of it
+//   FullResync   the whole table replaced over an existing one (after a failure)
+//   OneChange    one Service added to N existing ones: only the difference (delta.ts)
 // Baseline "kube-proxy nftables mode sync (published)": kubernetes/kubernetes
 // PR #126013 measured ~141 ms to program one new Service with 10k existing
 // (2 endpoints each, kind cluster, partial sync). No published figure for 1k
@@ -20,8 +21,9 @@ import { Deadline, envNumber, machineDescription } from './lib/env.ts';
 import { round } from './lib/stats.ts';
 import { createTestHost, type TestHost } from '../test/support/test-host.ts';
 import { buildModel, type EndpointSlice, type Service } from '../src/proxy/service/model.ts';
+import { renderDelta } from '../src/proxy/service/delta.ts';
 import { commandNftRunner, type NftRunner } from '../src/proxy/service/nft.ts';
-import { renderRuleset } from '../src/proxy/service/render.ts';
+import { renderRuleset, type RulesetState } from '../src/proxy/service/render.ts';
 
 const DEADLINE = new Deadline(envNumber('BENCH_TIMEOUT_S', 600));
 const REPEATS = envNumber('BENCH_PROXY_REPEATS', 3);
@@ -53,45 +55,49 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function timedSync(nft: NftRunner, data: { services: Service[]; slices: EndpointSlice[] }) {
+/** One sync as the proxy does it: against `applied` (partial) or whole (when absent). */
+async function timedSync(nft: NftRunner, data: { services: Service[]; slices: EndpointSlice[] }, applied?: RulesetState) {
   const started = performance.now();
   const model = buildModel({ services: data.services, slices: data.slices, nodeName: 'bench-node' });
   const ruleset = renderRuleset(model, { nodeIps: ['192.0.2.10'], clusterCidr: '10.42.0.0/16' });
+  const input = (applied && renderDelta(applied, ruleset.state)) ?? ruleset.text;
   const rendered = performance.now();
-  await nft(['-f', '-'], ruleset.text);
-  const applied = performance.now();
-  return { renderMs: rendered - started, applyMs: applied - rendered, totalMs: applied - started, ruleset };
+  await nft(['-f', '-'], input);
+  const done = performance.now();
+  return { renderMs: rendered - started, applyMs: done - rendered, totalMs: done - started, ruleset, bytes: Buffer.byteLength(input) };
 }
 
 async function measure(host: TestHost, nft: NftRunner, size: number): Promise<object[]> {
   const data = cluster(size);
   const plusOne = cluster(size + 1);
   const cold: Awaited<ReturnType<typeof timedSync>>[] = [];
+  const full: Awaited<ReturnType<typeof timedSync>>[] = [];
   const change: Awaited<ReturnType<typeof timedSync>>[] = [];
   for (let r = 0; r < REPEATS; r++) {
     DEADLINE.check(`${size} services, repeat ${r + 1}`);
     await host.run(['nft', 'delete', 'table', 'ip', 'skiff']); // absent on the first round: that is fine
     cold.push(await timedSync(nft, data));
-    change.push(await timedSync(nft, plusOne));
-    await nft(['-f', '-'], renderRuleset(buildModel({ ...data, nodeName: 'bench-node' }), { nodeIps: ['192.0.2.10'] }).text); // back to N
-    log(`${size} services: cold ${Math.round(cold.at(-1)!.totalMs)} ms, one change ${Math.round(change.at(-1)!.totalMs)} ms`);
+    full.push(await timedSync(nft, data));
+    change.push(await timedSync(nft, plusOne, full.at(-1)!.ruleset.state));
+    log(`${size} services: cold ${Math.round(cold.at(-1)!.totalMs)} ms, full resync ${Math.round(full.at(-1)!.totalMs)} ms, one change ${Math.round(change.at(-1)!.totalMs)} ms`);
   }
   const listed = await host.run(['nft', 'list', 'map', 'ip', 'skiff', 'service-ips'], { timeoutMs: 120_000 });
-  if (listed.code !== 0 || (listed.stdout.match(/ : goto service-/g) ?? []).length !== size) {
-    throw new Error(`the applied table does not hold ${size} services: ${listed.stderr}`);
+  if (listed.code !== 0 || (listed.stdout.match(/ : goto service-/g) ?? []).length !== size + 1) {
+    throw new Error(`the applied table does not hold ${size + 1} services: ${listed.stderr}`);
   }
   const line = (kind: string, runs: typeof cold, baseline: number | null) => {
     const total = median(runs.map((x) => x.totalMs));
-    const { rules, chains, elements, text } = runs[0]!.ruleset;
+    const { rules, chains, elements } = runs[0]!.ruleset;
     return {
       bench: 'proxy-sync', case: `${kind}/${size}Services`, metric: 'sync_ms', value: round(total), unit: 'ms',
       render_ms: round(median(runs.map((x) => x.renderMs))), apply_ms: round(median(runs.map((x) => x.applyMs))),
-      rules, chains, elements, bytes: Buffer.byteLength(text), repeats: runs.length,
+      rules, chains, elements, nft_input_bytes: runs[0]!.bytes, repeats: runs.length,
       baseline: { name: BASELINE_NAME, value: baseline }, ratio: baseline ? round(total / baseline) : null,
     };
   };
   return [
     line('ColdSync', cold, null),
+    line('FullResync', full, null),
     line('OneChange', change, size === 10_000 ? PUBLISHED_ONE_CHANGE_10K_MS : null),
   ];
 }

@@ -88,14 +88,17 @@ describe('startServiceProxy', () => {
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
       endpoints: [{ addresses: ['10.42.0.7'], conditions: { ready: true }, nodeName: 'node-a' }],
     })));
-    await waitFor('a ruleset with every burst service DNATed to its endpoint', () => {
-      const last = nft.applied.at(-1) ?? '';
-      return created.every((svc) => last.includes(`${svc.spec.clusterIP} . tcp . 80 : goto service-`));
+    // The first sync replaced the table; the later ones add only what changed.
+    await waitFor('every burst service DNATed to its endpoint', () => {
+      const since = nft.applied.slice(before).join('\n');
+      return created.every((svc) => since.includes(`${svc.spec.clusterIP} . tcp . 80 : goto service-`));
     });
+    assert.ok(nft.applied.slice(before).every((text) => /^(delete|flush|add) /.test(text) && !text.includes('delete table')), 'partial syncs');
+    assert.equal(proxy.lastSync?.mode, 'partial');
     const syncs = nft.applied.length - before;
     // 16 objects arrived one by one; spaced syncs (≥ 200 ms apart) coalesce them.
     assert.ok(syncs >= 1 && syncs <= 6, `${syncs} syncs for 16 changes`);
-    assert.match(nft.applied.at(-1)!, /meta l4proto tcp dnat to 10\.42\.0\.7:8080/);
+    assert.match(nft.applied.slice(before).join('\n'), /add rule ip skiff endpoint-\S+ meta l4proto tcp dnat to 10\.42\.0\.7:8080/);
     const all = (await client.list<any>({ group: '', version: 'v1', resource: 'services' })).items;
     const ports = all.filter((svc) => svc.spec.clusterIP && svc.spec.clusterIP !== 'None').reduce((n, svc) => n + svc.spec.ports.length, 0);
     assert.ok(ports >= 9, 'the 8 services and default/kubernetes (and whatever the server bootstraps)');

@@ -1,20 +1,22 @@
 // The service proxy (kube-proxy, nftables mode) of one node: informers on
 // Services and EndpointSlices; every change schedules a sync that renders the
-// whole `ip <table>` table (model.ts → render.ts) and replaces it in one
+// whole desired `ip <table>` table (model.ts → render.ts) and applies it in one
 // `nft -f -` transaction, so a packet always sees either the old rules or the
-// new ones, and no other table is ever touched.
+// new ones, and no other table is ever touched. The first sync (and any after
+// a failure) replaces the table whole; later ones apply only the difference
+// from the table applied last (delta.ts), so a change costs what it touches.
 //
 // Syncs are debounced (a burst of changes is one sync, at most `debounceMs`
 // after the first) and spaced by `minSyncIntervalMs`; a failed apply is
-// retried with backoff. A ruleset identical to the one applied last is not
-// applied again (that would also reset ClientIP affinity), but every
-// `resyncMs` the table is checked and put back if someone removed it. When the
-// proxy stops, its rules stay (as upstream's): `skiff cleanup` removes them.
+// retried with backoff. Every `resyncMs` the table is checked and put back
+// whole if someone removed it. When the proxy stops, its rules stay (as
+// upstream's): `skiff cleanup` removes them.
 import { createInformer, type Informer } from '../../client/informer.ts';
 import type { ApiClient } from '../../client/interface.ts';
 import { buildModel, type EndpointSlice, type Service, type ServicePortModel } from './model.ts';
 import { defaultNftRunner, type NftRunner } from './nft.ts';
-import { DEFAULT_TABLE, renderRuleset } from './render.ts';
+import { renderDelta } from './delta.ts';
+import { DEFAULT_TABLE, renderRuleset, type RulesetState } from './render.ts';
 import { findConntrack, staleUdpFlows, type ConntrackRunner } from './conntrack.ts';
 
 export interface ServiceProxyLogger {
@@ -53,11 +55,13 @@ export interface SyncStats {
   applyMs: number;
   /** False when the rendered ruleset equalled the applied one. */
   applied: boolean;
+  /** `full`: the whole table replaced; `partial`: only what changed since the last sync. */
+  mode: 'full' | 'partial';
   servicePorts: number;
   rules: number;
   chains: number;
   elements: number;
-  /** Bytes of nft input. */
+  /** Bytes of nft input (0 when nothing was applied). */
   bytes: number;
   error?: string;
 }
@@ -100,7 +104,8 @@ class NftServiceProxy implements ServiceProxy {
   private ready = false;
   private failures = 0;
   private lastStart = 0;
-  private appliedText: string | undefined;
+  /** The table as applied last (undefined: unknown, so the next sync replaces it whole). */
+  private appliedState: RulesetState | undefined;
   private appliedModel: ServicePortModel[] = [];
   private stats: SyncStats | undefined;
   private count = 0;
@@ -191,24 +196,28 @@ class NftServiceProxy implements ServiceProxy {
     const model = buildModel({ services: this.services.lister.list(), slices: this.slices.lister.list(), nodeName: this.o.nodeName });
     const ruleset = renderRuleset(model, { tableName: this.table, nodeIps: this.o.nodeIps, clusterCidr: this.o.clusterCidr });
     for (const conflict of ruleset.conflicts) this.log.warn(`two services claim ${conflict}; the first keeps it`);
+    // Against what was applied last: only the difference (one transaction as well); the whole table after
+    // a failure, when the table vanished, or when the node's addresses changed.
+    const delta = this.appliedState ? renderDelta(this.appliedState, ruleset.state) : undefined;
+    const input = delta ?? ruleset.text;
     const stats: SyncStats = {
-      at: '', durationMs: 0, applyMs: 0, applied: false,
-      servicePorts: model.length, rules: ruleset.rules, chains: ruleset.chains, elements: ruleset.elements, bytes: Buffer.byteLength(ruleset.text),
+      at: '', durationMs: 0, applyMs: 0, applied: false, mode: delta === undefined ? 'full' : 'partial',
+      servicePorts: model.length, rules: ruleset.rules, chains: ruleset.chains, elements: ruleset.elements, bytes: Buffer.byteLength(input),
     };
     try {
-      if (ruleset.text !== this.appliedText) {
+      if (input !== '') {
         const applyStart = performance.now();
-        await this.nft(['-f', '-'], ruleset.text);
+        await this.nft(['-f', '-'], input);
         applyMs = performance.now() - applyStart;
         stats.applied = true;
         const previous = this.appliedModel;
-        this.appliedText = ruleset.text;
+        this.appliedState = ruleset.state;
         this.appliedModel = model;
         await this.flushStaleUdp(previous, model);
       }
       this.failures = 0;
     } catch (error) {
-      this.appliedText = undefined;
+      this.appliedState = undefined;
       stats.error = (error as Error).message;
       this.failures++;
       this.log.warn(`sync failed (${this.failures} in a row): ${stats.error}`);
@@ -228,12 +237,12 @@ class NftServiceProxy implements ServiceProxy {
 
   /** Puts the table back if it vanished (someone ran `nft flush ruleset`, `skiff cleanup` …). */
   private async verifyTable(): Promise<void> {
-    if (this.stopped || !this.ready || this.busy || this.appliedText === undefined) return;
+    if (this.stopped || !this.ready || this.busy || this.appliedState === undefined) return;
     try {
       await this.nft(['list', 'chain', 'ip', this.table, 'nat-prerouting']);
     } catch {
       this.log.warn(`table ip ${this.table} is gone or changed; applying it again`);
-      this.appliedText = undefined;
+      this.appliedState = undefined;
       this.schedule();
     }
   }

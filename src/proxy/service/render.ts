@@ -40,7 +40,29 @@ export interface RenderedRuleset {
   elements: number;
   /** Keys two services claimed (e.g. the same external IP and port); the first one (by name) keeps it. */
   conflicts: string[];
+  /** The same table as data, for a partial sync against the table applied last (delta.ts). */
+  state: RulesetState;
 }
+
+export interface RulesetState {
+  table: string;
+  /** What every chain depends on besides the services (node addresses, cluster CIDR): a change needs a full sync. */
+  fixed: string;
+  /** Chain name → rules, in order. */
+  chains: Map<string, string[]>;
+  /** Set name → its declaration body (`{ type …; }`). */
+  sets: Map<string, string>;
+  /** Verdict map name → key → verdict. */
+  maps: Map<string, Map<string, string>>;
+}
+
+/** The verdict maps and their key types. */
+const MAP_TYPES: Record<string, string> = {
+  'service-ips': 'ipv4_addr . inet_proto . inet_service',
+  'service-nodeports': 'inet_proto . inet_service',
+  'no-endpoint-services': 'ipv4_addr . inet_proto . inet_service',
+  'no-endpoint-nodeports': 'inet_proto . inet_service',
+};
 
 const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 8).toUpperCase();
 
@@ -65,8 +87,8 @@ const endpointChain = (svc: ServicePortModel, ep: Endpoint) => `endpoint-${svcSu
 const affinitySet = (svc: ServicePortModel, ep: Endpoint) => `affinity-${svcSuffix(svc)}__${ep.ip}/${ep.port}`;
 
 class Builder {
-  readonly chains: { name: string; rules: string[] }[] = [];
-  readonly sets: string[] = [];
+  readonly chains = new Map<string, string[]>();
+  readonly sets = new Map<string, string>();
   readonly maps = {
     serviceIps: new Map<string, string>(),
     serviceNodeports: new Map<string, string>(),
@@ -77,7 +99,7 @@ class Builder {
   rules = 0;
 
   chain(name: string, rules: string[]): void {
-    this.chains.push({ name, rules });
+    this.chains.set(name, rules);
     this.rules += rules.filter((rule) => !rule.startsWith('type ')).length; // a base chain's hook line is a declaration
   }
 
@@ -163,7 +185,7 @@ function renderServicePort(b: Builder, svc: ServicePortModel, options: RenderOpt
   for (const ep of reachable.values()) {
     const rules = [`ip saddr ${ep.ip} jump mark-for-masquerade`];
     if (svc.affinitySeconds !== undefined) {
-      b.sets.push(`set ${affinitySet(svc, ep)} { type ipv4_addr; flags dynamic,timeout; timeout ${svc.affinitySeconds}s; }`);
+      b.sets.set(affinitySet(svc, ep), `{ type ipv4_addr; flags dynamic,timeout; timeout ${svc.affinitySeconds}s; }`);
       rules.push(`update @${affinitySet(svc, ep)} { ip saddr }`);
     }
     rules.push(`meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
@@ -174,6 +196,20 @@ function renderServicePort(b: Builder, svc: ServicePortModel, options: RenderOpt
 function mapText(name: string, type: string, elements: Map<string, string>): string {
   const body = elements.size ? ` elements = { ${[...elements].map(([k, v]) => `${k} : ${v}`).join(',\n    ')} }` : '';
   return `  map ${name} { type ${type} : verdict;${body} }`;
+}
+
+function fullText(table: string, nodeIps: string[], maps: Map<string, Map<string, string>>, b: Builder): string {
+  const lines = [`table ip ${table} {}`, `delete table ip ${table}`, `table ip ${table} {`];
+  lines.push(`  set nodeport-ips { type ipv4_addr;${nodeIps.length ? ` elements = { ${nodeIps.join(', ')} }` : ''} }`);
+  for (const [name, elements] of maps) lines.push(mapText(name, MAP_TYPES[name], elements));
+  for (const [name, body] of b.sets) lines.push(`  set ${name} ${body}`);
+  for (const [name, rules] of b.chains) {
+    lines.push(`  chain ${name} {`);
+    for (const rule of rules) lines.push(`    ${rule}`);
+    lines.push('  }');
+  }
+  lines.push('}', '');
+  return lines.join('\n');
 }
 
 export function renderRuleset(model: ServicePortModel[], options: RenderOptions): RenderedRuleset {
@@ -202,19 +238,20 @@ export function renderRuleset(model: ServicePortModel[], options: RenderOptions)
 
   for (const svc of model) renderServicePort(b, svc, options);
 
-  const lines = [`table ip ${table} {}`, `delete table ip ${table}`, `table ip ${table} {`];
-  lines.push(`  set nodeport-ips { type ipv4_addr;${options.nodeIps.length ? ` elements = { ${options.nodeIps.join(', ')} }` : ''} }`);
-  lines.push(mapText('service-ips', 'ipv4_addr . inet_proto . inet_service', b.maps.serviceIps));
-  lines.push(mapText('service-nodeports', 'inet_proto . inet_service', b.maps.serviceNodeports));
-  lines.push(mapText('no-endpoint-services', 'ipv4_addr . inet_proto . inet_service', b.maps.noEndpointServices));
-  lines.push(mapText('no-endpoint-nodeports', 'inet_proto . inet_service', b.maps.noEndpointNodeports));
-  for (const set of b.sets) lines.push(`  ${set}`);
-  for (const chain of b.chains) {
-    lines.push(`  chain ${chain.name} {`);
-    for (const rule of chain.rules) lines.push(`    ${rule}`);
-    lines.push('  }');
-  }
-  lines.push('}', '');
+  const maps = new Map([
+    ['service-ips', b.maps.serviceIps], ['service-nodeports', b.maps.serviceNodeports],
+    ['no-endpoint-services', b.maps.noEndpointServices], ['no-endpoint-nodeports', b.maps.noEndpointNodeports],
+  ]);
   const elements = options.nodeIps.length + Object.values(b.maps).reduce((n, m) => n + m.size, 0);
-  return { text: lines.join('\n'), rules: b.rules, chains: b.chains.length, elements, conflicts: b.conflicts };
+  const fixed = JSON.stringify([options.nodeIps, options.clusterCidr ?? '']);
+  let text: string | undefined;
+  return {
+    // Written on first use: a partial sync (delta.ts) needs only the state.
+    get text() {
+      text ??= fullText(table, options.nodeIps, maps, b);
+      return text;
+    },
+    rules: b.rules, chains: b.chains.size, elements, conflicts: b.conflicts,
+    state: { table, fixed, chains: b.chains, sets: b.sets, maps },
+  };
 }

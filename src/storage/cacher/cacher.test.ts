@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runStorageConformance } from '../conformance.ts';
 import { collect, quiet } from '../conformance-support.ts';
-import { CompactedError, type KeyValue, type Store } from '../interface.ts';
+import { CompactedError, type KeyValue, type Store, type Watch, type WatchEvent } from '../interface.ts';
 import { createMemoryStore } from '../memory/memory-store.ts';
 import { openSqliteStore } from '../sqlite/sqlite-store.ts';
 import { createCachedStore, type CachedStoreOptions } from './cached-store.ts';
@@ -173,4 +173,71 @@ describe('watch cache', () => {
       await store.list({ prefix: PODS, revision: any.revision });
       assert.equal(backendLists, 1);
     }));
+
+  it('rebuilds when the underlying watch fails: its watchers end cleanly, lists stay right', async () => {
+    const backend = createMemoryStore();
+    let failUnderlying: ((error: unknown) => void) | undefined;
+    const failing: Store = {
+      get: (key) => backend.get(key),
+      list: (options) => backend.list(options),
+      create: (key, value) => backend.create(key, value),
+      update: (key, value, expected) => backend.update(key, value, expected),
+      delete: (key, expected) => backend.delete(key, expected),
+      count: (prefix) => backend.count(prefix),
+      compact: (revision) => backend.compact(revision),
+      currentRevision: () => backend.currentRevision(),
+      compactedRevision: () => backend.compactedRevision(),
+      close: () => backend.close(),
+      watch: (options): Watch => {
+        const watch = backend.watch(options);
+        if (options.prefix !== '') return watch;
+        // The cache's underlying watch: fails when the test says so.
+        const failure = new Promise<never>((_, reject) => {
+          failUnderlying = reject;
+        });
+        failure.catch(() => {});
+        const inner = watch.events[Symbol.asyncIterator]();
+        const events: AsyncIterable<WatchEvent> = {
+          [Symbol.asyncIterator]: () => ({
+            next: () => Promise.race([inner.next(), failure]),
+            return: async () => {
+              watch.stop();
+              return { done: true, value: undefined };
+            },
+          }),
+        };
+        return { events, stop: () => watch.stop() };
+      },
+    };
+    const store = await createCachedStore(failing, podIndexers);
+    try {
+      await store.create(`${PODS}default/a`, pod('n'));
+      const watcher = store.watch({ prefix: PODS, fromRevision: await store.currentRevision() });
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on('warning', onWarning);
+      failUnderlying!(new CompactedError(1, 2));
+      assert.equal(await nextOrEnd(watcher), 'ended');
+      await store.create(`${PODS}default/b`, pod('n'));
+      // Meanwhile and after the rebuild, lists are complete.
+      assert.deepEqual((await store.list({ prefix: PODS })).items.map((item) => item.key), [`${PODS}default/a`, `${PODS}default/b`]);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      process.off('warning', onWarning);
+      assert.ok(warnings.some((message) => message.includes('rebuilding')));
+      const again = store.watch({ prefix: PODS, fromRevision: await store.currentRevision() });
+      await store.create(`${PODS}default/c`, pod('n'));
+      assert.equal((await collect(again, 1))[0]!.kv.key, `${PODS}default/c`);
+      assert.deepEqual((await store.list({ prefix: PODS, notOlderThan: 0 })).items.length, 3);
+      assert.ok((store.stats() as { resources: Array<{ ready: boolean }> }).resources.every((r) => r.ready));
+      again.stop();
+    } finally {
+      await store.close();
+    }
+  });
 });
+
+async function nextOrEnd(watch: Watch): Promise<'ended' | 'event'> {
+  const result = await Promise.race([watch.events[Symbol.asyncIterator]().next(), new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3000))]);
+  if (result === 'timeout') assert.fail('the watch neither ended nor delivered');
+  return result.done ? 'ended' : 'event';
+}

@@ -234,6 +234,7 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
     const nodeDns = startNodeDns({
       client, nodeName: flags.nodeName, address: podBridge.gateway, ensureAddress: () => podBridge.ensureBridge(),
       zone: flags.clusterDomain ?? 'cluster.local', resolvConfPath: flags.resolvConf || undefined,
+      clientCidrs: [kubelet.podCidr, ...(flags.clusterCidr ? [flags.clusterCidr] : [])],
       upstreams: flags.resolvConf === '' ? [] : undefined,
     });
     const running = { kubelet, server: streaming };

@@ -7,9 +7,12 @@ import { startInProcessServer, type InProcessServer } from '../../../test/suppor
 import { isNotFound, resources, type ApiClient, type KubeObject } from '../../client/interface.ts';
 import { createRestClient } from '../../client/rest-client.ts';
 import { waitFor } from '../../util/wait-for.ts';
+import { connect } from 'node:net';
+import { createFakeView, service } from './fake-view.ts';
 import {
-  clusterDnsAddresses, nodeDnsEndpointSlice, nodeDnsSliceName, publishNodeDnsSlice, sliceUpToDate, startNodeDns,
+  clusterDnsAddresses, inIpv4Cidr, nodeClientFilter, nodeDnsEndpointSlice, nodeDnsSliceName, publishNodeDnsSlice, sliceUpToDate, startNodeDns,
 } from './node-dns.ts';
+import { startClusterDns } from './server.ts';
 
 const slices = { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespace: 'kube-system' } as const;
 
@@ -43,10 +46,44 @@ describe('node dns: slice builder', () => {
   });
 });
 
-function askUdp(port: number, name: string): Promise<DecodedPacket> {
+describe('node dns: who is answered', () => {
+  it('matches IPv4 CIDRs, also v4-mapped addresses', () => {
+    assert.equal(inIpv4Cidr('10.42.0.7', '10.42.0.0/24'), true);
+    assert.equal(inIpv4Cidr('::ffff:10.42.0.7', '10.42.0.0/24'), true);
+    assert.equal(inIpv4Cidr('10.42.1.7', '10.42.0.0/24'), false);
+    assert.equal(inIpv4Cidr('192.0.2.1', '0.0.0.0/0'), true);
+    assert.equal(inIpv4Cidr('fe80::1', '10.42.0.0/24'), false);
+  });
+
+  it('takes the pod ranges, loopback and the node\'s own addresses, nobody else', () => {
+    const allow = nodeClientFilter(['10.42.0.0/24'], () => ['192.0.2.10', '10.42.0.1']);
+    for (const ok of ['10.42.0.9', '127.0.0.1', '::1', '192.0.2.10', '10.42.0.1']) assert.equal(allow(ok), true, ok);
+    for (const refused of ['192.0.2.77', '10.42.1.9', '198.51.100.1']) assert.equal(allow(refused), false, refused);
+  });
+
+  it('a refused client gets no UDP answer and a closed TCP connection', async () => {
+    const view = createFakeView({ namespaces: ['default'], services: [service('default', 'web', { clusterIP: '10.96.0.10', ports: [{ port: 80 }] })], slices: [] });
+    const dns = await startClusterDns({ view, host: '127.0.0.1', port: 0, upstreams: [], allowClient: () => false });
+    try {
+      await assert.rejects(askUdp(dns.port, 'web.default.svc.cluster.local', 500), /timed out/);
+      const closed = await new Promise<boolean>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: dns.port });
+        socket.on('data', () => resolve(false));
+        socket.on('close', () => resolve(true));
+        socket.on('error', () => {});
+        socket.write(dnsPacket.streamEncode({ type: 'query', id: 1, questions: [{ name: 'web.default.svc.cluster.local', type: 'A', class: 'IN' }] }));
+      });
+      assert.equal(closed, true);
+    } finally {
+      await dns.close();
+    }
+  });
+});
+
+function askUdp(port: number, name: string, timeoutMs = 10_000): Promise<DecodedPacket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
-    const timer = setTimeout(() => { socket.close(); reject(new Error('udp query timed out')); }, 10_000);
+    const timer = setTimeout(() => { socket.close(); reject(new Error('udp query timed out')); }, timeoutMs);
     socket.on('message', (reply) => { clearTimeout(timer); socket.close(); resolve(dnsPacket.decode(reply)); });
     socket.send(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A', class: 'IN' }] }), port, '127.0.0.1');
   });

@@ -9,6 +9,7 @@
 // Only the gateway address is bound, never 0.0.0.0: the node's LAN address
 // must not become an open resolver.
 import { createHash } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import { isNotFound, resources, type ApiClient, type KubeObject } from '../../client/interface.ts';
 import { startClusterDns, type ClusterDns } from './server.ts';
 import type { Upstream } from './upstream.ts';
@@ -97,6 +98,45 @@ export async function clusterDnsAddresses(options: { client: ApiClient; configur
   }
 }
 
+function ipv4ToNumber(ip: string): number | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  return m ? ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0 : undefined;
+}
+
+/** Whether an IPv4 address (also as ::ffff:a.b.c.d) lies in an IPv4 CIDR. */
+export function inIpv4Cidr(address: string, cidr: string): boolean {
+  const [base, bits] = cidr.split('/');
+  const ip = ipv4ToNumber(address.replace(/^::ffff:/i, ''));
+  const start = ipv4ToNumber(base);
+  const prefix = Number(bits);
+  if (ip === undefined || start === undefined || !(prefix >= 0 && prefix <= 32)) return false;
+  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
+  return ((ip & mask) >>> 0) === ((start & mask) >>> 0);
+}
+
+/** Clients in `cidrs`, loopback, or any address of this node (hostNetwork pods, the node itself). */
+export function nodeClientFilter(cidrs: string[], localAddresses: () => string[] = cachedLocalAddresses()): (address: string) => boolean {
+  return (address) => {
+    const plain = address.replace(/^::ffff:/i, '');
+    if (plain === '::1' || inIpv4Cidr(plain, '127.0.0.0/8')) return true;
+    if (cidrs.some((cidr) => inIpv4Cidr(plain, cidr))) return true;
+    return localAddresses().includes(plain);
+  };
+}
+
+/** The node's interface addresses, read at most every 5 s (a query must not cost a getifaddrs). */
+function cachedLocalAddresses(): () => string[] {
+  let addresses: string[] = [];
+  let readAt = 0;
+  return () => {
+    if (Date.now() - readAt > 5000) {
+      addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address));
+      readAt = Date.now();
+    }
+    return addresses;
+  };
+}
+
 export interface NodeDnsOptions {
   client: ApiClient;
   nodeName: string;
@@ -106,6 +146,13 @@ export interface NodeDnsOptions {
   ensureAddress?: () => Promise<void>;
   /** Default cluster.local. */
   zone?: string;
+  /**
+   * IPv4 ranges whose clients are answered (the node's pod CIDR, the cluster
+   * CIDR) besides the node's own addresses; undefined: everyone. Linux
+   * accepts a packet for any local address on any interface, so a LAN host
+   * routing the gateway address to this node would otherwise get answers.
+   */
+  clientCidrs?: string[];
   /** Default 53. */
   port?: number;
   /** The node's resolv.conf (kubelet's --resolv-conf) whose nameservers get the other names; default /etc/resolv.conf. */
@@ -160,6 +207,7 @@ export function startNodeDns(options: NodeDnsOptions): NodeDns {
         const started = await startClusterDns({
           client: options.client, zone: options.zone, host: options.address, port,
           upstreams: options.upstreams, resolvConfPath: options.resolvConfPath, logger,
+          allowClient: options.clientCidrs ? nodeClientFilter(options.clientCidrs) : undefined,
         });
         if (stopped) return void (await started.close());
         dns = started;

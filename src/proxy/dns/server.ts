@@ -38,6 +38,12 @@ export interface ClusterDnsOptions {
   /** How long start waits for the first lists before serving anyway (default 5000, as CoreDNS). */
   syncTimeoutMs?: number;
   logger?: { warn(message: string): void };
+  /**
+   * Who may ask (default everyone). A client it refuses gets no answer (UDP)
+   * or a closed connection (TCP): a node's server takes only its own pods and
+   * the node itself, whatever route leads a packet to its address.
+   */
+  allowClient?: (address: string) => boolean;
 }
 
 export interface ClusterDns {
@@ -74,7 +80,7 @@ export async function startClusterDns(options: ClusterDnsOptions): Promise<Clust
   const host = options.host ?? '0.0.0.0';
   let listeners: { udp: UdpSocket; tcp: Server; port: number };
   try {
-    listeners = await listen({ host, port: options.port ?? 53, handler });
+    listeners = await listen({ host, port: options.port ?? 53, handler, allowClient: options.allowClient ?? (() => true) });
   } catch (error) {
     informerView?.stop();
     throw error;
@@ -174,6 +180,7 @@ interface ListenOptions {
   host: string;
   port: number;
   handler: QueryHandler;
+  allowClient: (address: string) => boolean;
 }
 
 /** UDP and TCP on one port; with port 0 the UDP port is picked first and TCP takes the same (retried if taken). */
@@ -203,6 +210,7 @@ function bindUdp(options: ListenOptions): Promise<UdpSocket> {
       resolve(socket);
     });
     socket.on('message', (message, remote) => {
+      if (!options.allowClient(remote.address)) return;
       void options.handler(message, 'udp').then((reply) => {
         if (reply) socket.send(reply, remote.port, remote.address);
       });
@@ -212,7 +220,10 @@ function bindUdp(options: ListenOptions): Promise<UdpSocket> {
 
 function listenTcp(options: ListenOptions): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer((socket) => serveTcpConnection(socket, options.handler));
+    const server = createServer((socket) => {
+      if (!options.allowClient(socket.remoteAddress ?? '')) socket.destroy();
+      else serveTcpConnection(socket, options.handler);
+    });
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
       server.off('error', reject);

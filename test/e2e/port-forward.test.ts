@@ -198,12 +198,21 @@ describe('kubectl port-forward', () => {
     }
   });
 
-  it('refuses a pod without a node, or one on no node at all', async () => {
+  it('refuses a pod without a node, or one on a simulated node', async () => {
     await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pending' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } }));
     await k(['patch', 'pod', 'pending', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running' } })]);
     const result = await kubectlAsync(['port-forward', 'pending', '0:80'], { kubeconfig: server.kubeconfig, cacheDir: join(dir, 'kube-cache'), timeoutMs: 30_000 }, children);
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /pod pending does not have a host assigned/);
+
+    // A hollow node (as --simulated-nodes makes them): refused at once, its made-up address never dialled.
+    await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'hollow', labels: { 'skiff.dev/simulated': 'true' } } }));
+    await k(['patch', 'node', 'hollow', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { addresses: [{ type: 'InternalIP', address: '10.255.0.1' }] } })]);
+    await k(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hollow-pod' }, spec: { nodeName: 'hollow', containers: [{ name: 'app', image: 'busybox' }] } }));
+    await k(['patch', 'pod', 'hollow-pod', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running' } })]);
+    const hollow = await kubectlAsync(['port-forward', 'hollow-pod', '0:80'], { kubeconfig: server.kubeconfig, cacheDir: join(dir, 'kube-cache'), timeoutMs: 30_000 }, children);
+    assert.notEqual(hollow.status, 0);
+    assert.match(hollow.stderr, /node "hollow" is simulated and runs no containers/);
   });
 
   it('serves the Python client\'s WebSocket port-forward', { skip: !hasPython3Kubernetes() && 'python3-kubernetes is not installed' }, async () => {

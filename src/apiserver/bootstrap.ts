@@ -90,6 +90,8 @@ async function ensureKubeDnsService(parts: ServerParts, clusterIp: string): Prom
       },
     });
   } catch (error) {
+    // Another server on the same datastore made it first: nothing to report.
+    if ((error as { reason?: string }).reason === 'AlreadyExists') return;
     console.error(`skiff-apiserver: warning: no kube-dns Service at ${clusterIp}: ${(error as Error).message}`);
   }
 }

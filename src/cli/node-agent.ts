@@ -129,7 +129,7 @@ export interface RunningNodeAgent {
  * changes the netns the agent runs in (the host's on a real node, the test
  * host's in tests).
  */
-async function startNodeServiceProxy(options: { client: ApiClient; flags: NodeAgentFlags }): Promise<ServiceProxy | undefined> {
+async function startNodeServiceProxy(options: { client: ApiClient; flags: NodeAgentFlags; podCidr?: string }): Promise<ServiceProxy | undefined> {
   const { client, flags } = options;
   const log = (message: string) => console.error(`service-proxy: ${message}`);
   if (!onPath('nft')) {
@@ -146,7 +146,8 @@ async function startNodeServiceProxy(options: { client: ApiClient; flags: NodeAg
   const sysctls = await enableNodeForwarding();
   for (const missing of sysctls.missing) log(`warning: cannot set ${missing.key} (${missing.reason}): a pod may not reach a Service whose endpoint is on the same bridge`);
   return startServiceProxy({
-    client, nodeName: flags.nodeName, nodeIps: [flags.nodeIp], clusterCidr: flags.clusterCidr,
+    // Without --cluster-cidr (`skiff agent`), "from a pod" means from this node's pods (upstream's --detect-local-mode=NodeCIDR).
+    client, nodeName: flags.nodeName, nodeIps: [flags.nodeIp], clusterCidr: flags.clusterCidr ?? options.podCidr,
     logger: { info: log, warn: (message) => log(`warning: ${message}`) },
   });
 }
@@ -227,7 +228,7 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
         imageDir: join(flags.dataDir, 'images'),
       },
     });
-    const serviceProxy = flags.disableServiceProxy ? undefined : await startNodeServiceProxy({ client, flags });
+    const serviceProxy = flags.disableServiceProxy ? undefined : await startNodeServiceProxy({ client, flags, podCidr: kubelet.podCidr });
     const ingress = flags.disableIngress ? undefined : await startNodeIngress({ client, flags });
     // The cluster DNS server on the pod bridge's gateway (made now if no pod made it yet).
     const podBridge = bridge!;

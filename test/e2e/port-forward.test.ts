@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, get, type Server } from 'node:http';
+import { createServer, get, request, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +93,13 @@ describe('kubectl port-forward', () => {
     web = createServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d));
-      req.on('end', () => res.end(`pod says ${req.method} ${req.url}${body ? ` ${body}` : ''}`));
+      req.on('end', () => {
+        // /big?bytes=N answers N bytes; /count answers how many bytes were posted.
+        const url = new URL(req.url ?? '/', 'http://pod');
+        if (url.pathname === '/big') return res.end(Buffer.alloc(Number(url.searchParams.get('bytes')), 'x'));
+        if (url.pathname === '/count') return res.end(String(Buffer.byteLength(body)));
+        res.end(`pod says ${req.method} ${req.url}${body ? ` ${body}` : ''}`);
+      });
     });
     await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
     // A port nothing listens on: bind, note, close.
@@ -145,6 +151,26 @@ describe('kubectl port-forward', () => {
       assert.deepEqual(await httpGet(forward.localPort, '/second'), { status: 200, body: 'pod says GET /second' });
       assert.deepEqual(sessions.at(-1), { kind: 'portforward', transport: 'spdy-over-websocket', protocol: 'SPDY/3.1+portforward.k8s.io' });
       assert.deepEqual(backend.portForwards.at(-1), { target: { namespace: 'default', pod: 'web' }, port: 80 });
+    } finally {
+      await stop(forward);
+    }
+  });
+
+  it('moves megabytes both ways without losing a byte', async () => {
+    const forward = await portForward(['pod/web', '0:80']);
+    try {
+      const big = await httpGet(forward.localPort, '/big?bytes=8000000');
+      assert.equal(big.body.length, 8_000_000);
+      const posted = await new Promise<string>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: forward.localPort, path: '/count', method: 'POST', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(body));
+        });
+        req.on('error', reject);
+        req.end(Buffer.alloc(5_000_000, 'y'));
+      });
+      assert.equal(posted, '5000000');
     } finally {
       await stop(forward);
     }

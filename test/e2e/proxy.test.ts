@@ -56,6 +56,7 @@ describe('proxy subresources through kubectl proxy', () => {
       req.on('data', (d) => (body += d));
       req.on('end', () => {
         seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        if (req.url === '/redirect') return res.writeHead(302, { location: '/landing?from=redirect' }).end();
         res.writeHead(200, { 'content-type': 'text/plain', 'x-pod': 'web', connection: 'close' });
         res.end(`pod got ${req.method} ${req.url}${body ? ` ${body}` : ''}`);
       });
@@ -133,10 +134,13 @@ describe('proxy subresources through kubectl proxy', () => {
     assert.equal((await call('DELETE', '/api/v1/namespaces/default/pods/web/proxy/x')).body, 'pod got DELETE /x');
   });
 
-  it('redirects …/proxy to …/proxy/', async () => {
+  it('redirects …/proxy to …/proxy/, and keeps the pod\'s own redirects under the proxy', async () => {
     const got = await call('GET', `/api/v1/namespaces/default/pods/web:${podPort}/proxy`);
     assert.equal(got.status, 301);
     assert.equal(got.headers.location, `/api/v1/namespaces/default/pods/web:${podPort}/proxy/`);
+    const redirected = await call('GET', `/api/v1/namespaces/default/pods/web:${podPort}/proxy/redirect`);
+    assert.equal(redirected.status, 302);
+    assert.equal(redirected.headers.location, `/api/v1/namespaces/default/pods/web:${podPort}/proxy/landing?from=redirect`);
   });
 
   it('proxies to a service through its EndpointSlices, by port name or number', async () => {

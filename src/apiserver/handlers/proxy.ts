@@ -114,14 +114,14 @@ async function refuseSimulatedNode(ctx: RequestContext, nodeName: string | undef
 }
 
 /** The path after `…/{name}/proxy`, as the client sent it (still encoded), with the query. */
-function proxiedPath(ctx: RequestContext): { path: string; query: string; needsSlash: boolean } {
+function proxiedPath(ctx: RequestContext): { prefix: string; path: string; query: string; needsSlash: boolean } {
   const raw = ctx.req.url ?? '/';
   const queryAt = raw.indexOf('?');
   const pathname = queryAt < 0 ? raw : raw.slice(0, queryAt);
   const query = queryAt < 0 ? '' : raw.slice(queryAt);
   const segments = pathname.split('/');
   const at = segments.findIndex((s, i) => i > 0 && s === 'proxy' && safeDecode(segments[i - 1]!) === ctx.info.name && segments[i - 2] === ctx.resource.plural);
-  return { path: '/' + segments.slice(at + 1).join('/'), query, needsSlash: at === segments.length - 1 };
+  return { prefix: segments.slice(0, at + 1).join('/'), path: '/' + segments.slice(at + 1).join('/'), query, needsSlash: at === segments.length - 1 };
 }
 
 function safeDecode(segment: string): string {
@@ -151,7 +151,7 @@ function hostHeader(target: ProxyTarget): string {
 }
 
 async function forward(ctx: RequestContext, target: ProxyTarget): Promise<void> {
-  const { path, query, needsSlash } = proxiedPath(ctx);
+  const { prefix, path, query, needsSlash } = proxiedPath(ctx);
   if (needsSlash && !isUpgrade(ctx.req)) {
     // `…/proxy` → `…/proxy/`, so relative links in the page resolve under the proxy (upstream redirects too).
     const pathname = (ctx.req.url ?? '/').split('?')[0];
@@ -180,7 +180,10 @@ async function forward(ctx: RequestContext, target: ProxyTarget): Promise<void> 
   ctx.req.pipe(upstream);
   ctx.res.on('close', () => upstream.destroy());
   const res = await response;
-  ctx.res.writeHead(res.statusCode ?? 502, forwardable(res.headers, new Set()));
+  const responseHeaders = forwardable(res.headers, new Set());
+  const location = rewriteLocation(res.headers.location, target, prefix);
+  if (location) responseHeaders.location = location;
+  ctx.res.writeHead(res.statusCode ?? 502, responseHeaders);
   await new Promise<void>((resolve) => {
     res.pipe(ctx.res);
     res.once('end', resolve);
@@ -190,6 +193,26 @@ async function forward(ctx: RequestContext, target: ProxyTarget): Promise<void> 
     });
     ctx.res.once('close', resolve);
   });
+}
+
+/**
+ * A redirect to a path of the backend (absolute path, or a URL naming the
+ * backend's own address) is kept under the proxy prefix, as upstream's proxy
+ * transport does; other locations (relative, other hosts) pass unchanged.
+ * (Upstream also rewrites links inside HTML pages; skiff does not.)
+ */
+export function rewriteLocation(location: string | undefined, target: { host: string; port: number }, prefix: string): string | undefined {
+  if (!location) return undefined;
+  let url: URL;
+  try {
+    url = new URL(location, 'http://relative.invalid');
+  } catch {
+    return undefined;
+  }
+  const backend = url.host === 'relative.invalid'
+    ? location.startsWith('/') && !location.startsWith('//')
+    : url.hostname.replace(/^\[|\]$/g, '') === target.host && Number(url.port || (url.protocol === 'https:' ? 443 : 80)) === target.port;
+  return backend ? `${prefix}${url.pathname}${url.search}${url.hash}` : undefined;
 }
 
 /** WebSocket and other upgrades: the request head as the client sent it, then the bytes both ways. */

@@ -7,6 +7,7 @@ import type { ScaleBenchOptions } from './density.ts';
 import type { MemorySampler } from './monitor.ts';
 import type { PodCensus } from './pod-census.ts';
 import type { Probe } from './probe.ts';
+import { serverHasWatchCacheFlag } from './lists.ts';
 import { compared, line, p50, p99, type Line } from './report.ts';
 
 export interface ListResult {
@@ -24,6 +25,8 @@ export interface ScaleResult {
   lists: ListResult[];
   serverReadyMs?: number;
   nodesReadyMs?: number;
+  /** Restarted quiet servers (watch cache on/off): start → ready line, by label. */
+  restartReadyMs?: Record<string, number>;
   /** performance.now() of the first ReplicaSet create. */
   t0?: number;
   fillMs?: number;
@@ -48,6 +51,9 @@ export function scaleLines(r: ScaleResult, o: ScaleBenchOptions): Line[] {
   const s = (ms: number | undefined) => (ms === undefined ? NaN : ms / 1000);
   lines.push(line(kase, 'server_ready', s(r.serverReadyMs), 's (start → ready line, nodes registered)', { nodes: o.nodes }));
   lines.push(line(kase, 'nodes_ready', s(r.nodesReadyMs), 's (start → every node Ready)', { nodes: o.nodes }));
+  for (const [label, ms] of Object.entries(r.restartReadyMs ?? {})) {
+    lines.push(line(`${kase}/${label.replace(/\/$/, '')}`, 'server_ready', s(ms), 's (restart on the case\'s data: start → ready line)', { watch_cache: label.includes('-on') }));
+  }
   const c = r.census;
   if (c && r.t0 !== undefined) {
     const since = (at: number | undefined) => (at === undefined ? NaN : (at - r.t0!) / 1000);
@@ -78,7 +84,9 @@ export function scaleLines(r: ScaleResult, o: ScaleBenchOptions): Line[] {
     lines.push(line(`${kase}/watch`, 'lag_p99', p99(p.lagMs), 'ms (lower is better)', lagExtra));
   }
   for (const l of r.lists) {
-    const extra = { reps: l.ms.length, failures: l.failures, bytes: l.bytes, items: l.items, latency_p50_ms: p50(l.ms) };
+    const cache = l.name.includes('watch-cache-on') ? 'on' : l.name.includes('watch-cache-off') ? 'off'
+      : serverHasWatchCacheFlag() ? 'server default, during the case' : 'not in this build';
+    const extra = { reps: l.ms.length, failures: l.failures, bytes: l.bytes, items: l.items, latency_p50_ms: p50(l.ms), watch_cache: cache };
     lines.push(compared(`${kase}/${l.name}`, 'latency_max', l.failures ? NaN : Math.max(...l.ms), 'ms (lower is better; ratio = value/SLO, ≤ 1 passes; null: failed)', LIST_SLO, extra));
   }
   const m = r.memory;

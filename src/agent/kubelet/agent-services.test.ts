@@ -2,6 +2,7 @@
 // refresh), pruning of old container attempts, the streaming backend that
 // serves logs/exec, the user a runAsUser container gets, and housekeeping.
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../client/interface.ts';
 import type { ContainerStatus } from '../runtime/types.ts';
@@ -101,6 +102,24 @@ describe('kubelet services on the fake runtime', () => {
     await assert.rejects(backend.containerLog({ ...target, podUid: 'other-uid' }, { previous: false }), (e: unknown) => e instanceof StreamingError && e.code === 404);
     await assert.rejects(backend.exec({ ...target, container: 'nope' }, { argv: ['true'] }), (e: unknown) => e instanceof StreamingError && e.code === 404);
     assert.equal(h.kubelet.podUid('default', 'looper'), pod.metadata.uid);
+  });
+
+  it('dials a port-forward in the pod sandbox\'s network namespace', async () => {
+    const dials: Array<{ netnsPath?: string; port: number }> = [];
+    const backend = createStreamingBackend({
+      runtime: h.runtime, podUid: (namespace, name) => h.kubelet.podUid(namespace, name),
+      dial: async (options) => {
+        dials.push(options);
+        return new PassThrough();
+      },
+    });
+    const pod = await h.getPod('looper');
+    const [sandbox] = (await h.runtime.listPodSandboxes({ podUid: pod.metadata.uid })).filter((s) => s.state === 'ready');
+    await backend.portForward({ namespace: 'default', pod: 'looper' }, 8080);
+    assert.match(sandbox!.netnsPath ?? '', /^\/var\/run\/netns\/fake-/);
+    assert.deepEqual(dials, [{ netnsPath: sandbox!.netnsPath, port: 8080 }]);
+    await assert.rejects(backend.portForward({ namespace: 'default', pod: 'nope' }, 80), (e: unknown) => e instanceof StreamingError && e.code === 404);
+    await assert.rejects(backend.portForward({ namespace: 'default', pod: 'looper', podUid: 'other-uid' }, 80), (e: unknown) => e instanceof StreamingError && e.code === 404);
   });
 
   it('gives a runAsUser container the group of that uid in the image (as containerd)', async () => {

@@ -10,6 +10,7 @@ import sys
 import threading
 
 CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
 CHUNK = 64 * 1024
 
 
@@ -20,6 +21,8 @@ def fail(message):
 
 def enter(netns):
     libc = ctypes.CDLL(None, use_errno=True)
+    # Dies with the agent: an idle forwarded connection must not outlive it.
+    libc.prctl(PR_SET_PDEATHSIG, 9)
     fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
     try:
         if libc.setns(fd, CLONE_NEWNET) != 0:

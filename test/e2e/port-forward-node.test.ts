@@ -1,7 +1,8 @@
 // kubectl port-forward to a real pod (node-harness.ts: a real agent in a test
 // host). The pod's busybox httpd listens on 127.0.0.1 only, so the page is
 // reachable only by dialling localhost inside the pod's network namespace,
-// which is what the agent does. kubectl and curl run in the test host.
+// which is what the agent does. kubectl and curl run in the test host. Also
+// pods/proxy and services/proxy to a real pod IP (the API server dials it).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { busyboxPod, isReady, isRoot, useNodeCluster } from './node-harness.ts';
@@ -44,5 +45,23 @@ describe('kubectl port-forward to a real pod', { skip: isRoot ? false : 'needs r
     } finally {
       forward.kill('SIGKILL');
     }
+  });
+
+  it('reaches a real pod through pods/proxy and services/proxy (kubectl get --raw)', async () => {
+    const c = cluster();
+    await c.apply(busyboxPod({
+      name: 'proxied-web', image: c.image, labels: { app: 'proxied-web' },
+      command: ['sh', '-c', 'echo "page of $(hostname)" > /tmp/index.html; exec httpd -f -p 8080 -h /tmp'],
+      container: { ports: [{ name: 'http', containerPort: 8080 }] },
+    }));
+    await c.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'proxied-web' }, spec: { selector: { app: 'proxied-web' }, ports: [{ name: 'web', port: 80, targetPort: 'http' }] } });
+    await c.waitForPod('proxied-web', 'ready', isReady, { timeoutMs: 120_000 });
+    assert.equal(await c.k(['get', '--raw', '/api/v1/namespaces/default/pods/proxied-web:8080/proxy/']), 'page of proxied-web\n');
+    // The EndpointSlice controller fills the Service's endpoints once the pod is ready.
+    const page = await c.waitFor('services/proxy to answer', async () => {
+      const r = await c.kubectl(['get', '--raw', '/api/v1/namespaces/default/services/proxied-web:web/proxy/index.html']);
+      return r.code === 0 ? r.stdout : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.equal(page, 'page of proxied-web\n');
   });
 });

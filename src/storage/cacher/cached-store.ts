@@ -292,14 +292,19 @@ class CacheLayer implements Store {
     // cleanly and their clients re-watch.
     this.#running = false;
     this.#dropResources();
+    let lastWarning = 0;
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+      // Unref'd: a backend closed before its cache must not keep the process alive.
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS).unref());
       if (this.#closed) return;
       try {
         await this.#startWatch();
         return;
       } catch (error) {
-        process.emitWarning(`watch cache: restarting the underlying watch failed: ${String(error)}`);
+        if (Date.now() - lastWarning > 60_000) {
+          lastWarning = Date.now();
+          process.emitWarning(`watch cache: restarting the underlying watch failed (retrying every second): ${String(error)}`);
+        }
       }
     }
   }

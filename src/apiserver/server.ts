@@ -26,6 +26,7 @@ import { handleCreate, handleUpdate } from './handlers/write.ts';
 import type { ServerRequest } from './http/body.ts';
 import { sendError, sendJson, sendText, toApiError, type ServerReply } from './http/respond.ts';
 import { ApiMetrics } from './metrics.ts';
+import { convertServedVersion } from './conversion/served-version.ts';
 import { createMetricsApi, METRICS_GROUP, METRICS_RESOURCES, type MetricsApi } from './metrics-api/handler.ts';
 import { OpenApi } from './openapi.ts';
 import { serveOpenApiV2 } from './openapi-v2-serve.ts';
@@ -195,8 +196,11 @@ class Router {
     if (!info.isResourceRequest) return this.serveDiscovery(req, res, path, info);
     if (info.group === METRICS_GROUP && this.o.metricsApi) return this.o.metricsApi.handle({ info, query: url.searchParams, res });
 
-    const resource = this.o.parts.registry.lookup(info.group, info.version, info.resource!);
+    let resource = this.o.parts.registry.lookup(info.group, info.version, info.resource!);
     if (!resource) throw errors.pageNotFound(path);
+    // A version served by conversion from its storage version (autoscaling/v1 HPAs): see conversion/served-version.ts.
+    const converted = await convertServedVersion({ registry: this.o.parts.registry, info, req, res });
+    if (converted) ({ resource, req, res } = converted);
     const ctx: RequestContext = { req, res, info, query: url.searchParams, resource, user, userAgent: String(req.headers['user-agent'] ?? ''), parts: this.o.parts };
     if (info.verb === 'create' && isReviewKind(ctx)) return handleReview(ctx, this.o.authenticate);
     if (info.verb === 'create' && resource.kind === 'Binding') return handleBinding(ctx);

@@ -97,7 +97,7 @@ describe('horizontal pod autoscaler controller', () => {
     await waitFor('a scale-down event', async () => (await events(ns)).some((e) => e.message === 'New size: 1; reason: All metrics below target'), 10_000);
   });
 
-  it('an autoscaling/v1 object (kubectl autoscale) gets its v1 status', async () => {
+  it('an autoscaling/v1 object (kubectl autoscale) is the same object as v2: v1 status through v1, full status through v2', async () => {
     const ns = await h.namespace('hpa-v1');
     await h.client.create({ ...deployments, namespace: ns }, deployment('api'));
     cpuPerPod.set(ns, '40m');
@@ -105,11 +105,17 @@ describe('horizontal pod autoscaler controller', () => {
       apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'api' },
       spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 50 },
     });
-    const hpa = await waitFor('v1 status', async () => {
-      const got = await getHpa('v1', ns, 'api');
+    const v1 = await waitFor('v1 status', async () => {
+      const got = await h.client.get<KubeObject & { status?: Record<string, unknown> }>({ ...hpas('v1'), namespace: ns, name: 'api' });
       return got.status?.currentCPUUtilizationPercentage !== undefined ? got : undefined;
     }, 20_000);
-    assert.deepEqual(hpa.status, { observedGeneration: 1, currentReplicas: 1, desiredReplicas: 1, currentCPUUtilizationPercentage: 40 });
+    assert.equal(v1.apiVersion, 'autoscaling/v1');
+    assert.deepEqual(v1.status, { observedGeneration: 1, currentReplicas: 1, desiredReplicas: 1, currentCPUUtilizationPercentage: 40 });
+    assert.match(v1.metadata.annotations?.['autoscaling.alpha.kubernetes.io/conditions'] ?? '', /ValidMetricFound/);
+    const v2 = await getHpa('v2', ns, 'api');
+    assert.deepEqual(v2.spec.metrics, [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }]);
+    assert.equal(v2.status?.currentMetrics?.[0]?.resource?.current.averageUtilization, 40);
+    assert.equal(v2.metadata.annotations, undefined);
     assert.equal(await replicas(ns, 'api'), 1, '40 % against 50 % is outside the tolerance, but ceil(0.8 × 1) = 1');
   });
 

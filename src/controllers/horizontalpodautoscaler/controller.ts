@@ -7,7 +7,8 @@
 // writes the scale when it changed (SuccessfulRescale event), and records
 // status: currentReplicas, desiredReplicas, currentMetrics, lastScaleTime and
 // the AbleToScale / ScalingActive / ScalingLimited conditions.
-// autoscaling/v1 and v2 objects are both served (see types.ts).
+// It reads autoscaling/v2 only: the API server serves v1 objects (`kubectl
+// autoscale`) by conversion from the same stored objects.
 import { builtinKinds } from '../../api/registry.ts';
 import type { Informer } from '../../client/informer.ts';
 import { resources, type KubeObject } from '../../client/interface.ts';
@@ -18,12 +19,11 @@ import { ScalingHistory } from './behavior.ts';
 import { computeReplicas } from './compute.ts';
 import { apiMetricsSource, type MetricsSource } from './metrics.ts';
 import { HPA_DEFAULTS } from './replica-calculator.ts';
-import { specOf, statusFor, type Hpa, type HpaCondition, type HpaStatusV2, type MetricStatus } from './types.ts';
+import type { Hpa, HpaCondition, HpaStatusV2, MetricStatus } from './types.ts';
 
 export const HPA_SYNC_PERIOD_MS = 15_000;
 
-type Version = 'v1' | 'v2';
-const hpaResource = (version: Version) => ({ group: 'autoscaling', version, resource: 'horizontalpodautoscalers' });
+const HPA_RESOURCE = { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' };
 
 interface Scale extends KubeObject {
   spec?: { replicas?: number };
@@ -35,7 +35,7 @@ const rfc3339 = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 export class HorizontalPodAutoscalerController extends Controller {
   readonly name = 'horizontalpodautoscaling';
   protected readonly component = 'horizontal-pod-autoscaler';
-  private readonly hpas: Record<Version, Informer<Hpa>>;
+  private readonly hpas: Informer<Hpa>;
   private readonly pods: Informer<Pod>;
   private readonly source: MetricsSource;
   private readonly history: ScalingHistory;
@@ -54,32 +54,30 @@ export class HorizontalPodAutoscalerController extends Controller {
     };
     this.history = new ScalingHistory({ now: () => this.now().getTime(), downscaleStabilizationMs: tuning.hpaDownscaleStabilizationMs });
     this.pods = this.watch<Pod>(resources.pods, {});
-    const handlers = (version: Version) => ({
-      onAdd: (hpa: Hpa) => this.enqueue(`${version}|${key(hpa)}`),
+    this.hpas = this.watch<Hpa>(HPA_RESOURCE, {
+      onAdd: (hpa) => this.enqueue(hpa),
       // Status writes come back as updates: only a spec change is worth an early sync.
-      onUpdate: (old: Hpa, hpa: Hpa) => { if (old.metadata.generation !== hpa.metadata.generation) this.enqueue(`${version}|${key(hpa)}`); },
-      onDelete: (hpa: Hpa) => this.history.forget(`${version}|${key(hpa)}`),
+      onUpdate: (old, hpa) => { if (old.metadata.generation !== hpa.metadata.generation) this.enqueue(hpa); },
+      onDelete: (hpa) => this.history.forget(key(hpa)),
     });
-    this.hpas = { v1: this.watch<Hpa>(hpaResource('v1'), handlers('v1')), v2: this.watch<Hpa>(hpaResource('v2'), handlers('v2')) };
   }
 
   protected async sync(queueKey: string): Promise<void> {
-    const [version, objectKey] = queueKey.split('|') as [Version, string];
-    const hpa = this.hpas[version]?.lister.getByKey(objectKey);
+    const hpa = this.hpas.lister.getByKey(queueKey);
     if (!hpa) return;
     try {
-      await this.reconcile(structuredClone(hpa), version, queueKey);
+      await this.reconcile(structuredClone(hpa), queueKey);
     } finally {
       // Level-triggered on a timer, as upstream's resync: metrics change without any event.
       this.enqueueAfter(queueKey, this.syncPeriodMs);
     }
   }
 
-  private async reconcile(hpa: Hpa, version: Version, queueKey: string): Promise<void> {
-    const spec = specOf(hpa, version);
+  private async reconcile(hpa: Hpa, queueKey: string): Promise<void> {
+    const spec = hpa.spec;
     const namespace = hpa.metadata.namespace!;
     const now = this.now();
-    const conditions = version === 'v2' ? [...(hpa.status?.conditions ?? [])] : [];
+    const conditions = [...(hpa.status?.conditions ?? [])];
     const setCondition = (type: HpaCondition['type'], status: boolean, reason: string, message: string) => {
       const text = status ? 'True' : 'False';
       const existing = conditions.find((c) => c.type === type);
@@ -88,9 +86,9 @@ export class HorizontalPodAutoscalerController extends Controller {
       else conditions.push(next);
     };
     const event = (type: 'Normal' | 'Warning', reason: string, message: string) =>
-      this.recorder.record({ object: { ...hpa, apiVersion: `autoscaling/${version}`, kind: 'HorizontalPodAutoscaler' }, type, reason, message });
+      this.recorder.record({ object: { ...hpa, apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' }, type, reason, message });
     const previous: HpaStatusV2 = { currentReplicas: hpa.status?.currentReplicas ?? 0, desiredReplicas: hpa.status?.desiredReplicas ?? 0, currentMetrics: hpa.status?.currentMetrics, lastScaleTime: hpa.status?.lastScaleTime };
-    const writeStatus = (status: Partial<HpaStatusV2>) => this.writeStatus(hpa, version, { ...previous, ...status, observedGeneration: hpa.metadata.generation, conditions });
+    const writeStatus = (status: Partial<HpaStatusV2>) => this.writeStatus(hpa, { ...previous, ...status, observedGeneration: hpa.metadata.generation, conditions });
 
     const ref = spec.scaleTargetRef;
     const slash = (ref.apiVersion ?? '').indexOf('/');
@@ -169,10 +167,10 @@ export class HorizontalPodAutoscalerController extends Controller {
   }
 
   /** Writes the status subresource when it differs from what is stored. */
-  private async writeStatus(hpa: Hpa, version: Version, status: HpaStatusV2): Promise<void> {
-    const next = statusFor(status, version);
+  private async writeStatus(hpa: Hpa, status: HpaStatusV2): Promise<void> {
+    const next = JSON.parse(JSON.stringify(status)) as HpaStatusV2; // undefined fields dropped, as the stored form has them
     if (semanticEqual(next, hpa.status ?? {})) return;
-    await this.client.update({ ...hpaResource(version), namespace: hpa.metadata.namespace, name: hpa.metadata.name, subresource: 'status' }, { ...hpa, apiVersion: `autoscaling/${version}`, kind: 'HorizontalPodAutoscaler', status: next });
+    await this.client.update({ ...HPA_RESOURCE, namespace: hpa.metadata.namespace, name: hpa.metadata.name, subresource: 'status' }, { ...hpa, apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', status: next });
   }
 }
 

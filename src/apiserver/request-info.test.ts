@@ -20,6 +20,8 @@ describe('parseRequestInfo', () => {
     assert.equal(parse('DELETE', '/api/v1/namespaces/a/configmaps/b').verb, 'delete');
     assert.equal(parse('POST', '/api/v1/namespaces/a/configmaps').verb, 'create');
     assert.equal(parse('PATCH', '/api/v1/nodes/n1/status').subresource, 'status');
+    assert.equal(parse('GET', '/api/v1/namespaces/shop/pods/web:80/proxy/a/b').subresource, 'proxy');
+    assert.equal(parse('GET', '/api/v1/namespaces/shop/pods/web:80/proxy/a/b').name, 'web:80');
   });
 
   it('treats namespaces and their status/finalize as the namespaces resource', () => {

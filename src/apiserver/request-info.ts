@@ -55,7 +55,8 @@ export function parseRequestInfo(method: string, pathname: string, query: URLSea
   info.resource = rest[0];
   if (rest.length > 1) info.name = rest[1];
   if (rest.length > 2) info.subresource = rest[2];
-  if (rest.length > 3) info.subresource = rest.slice(2).join('/');
+  // proxy/{path}: the path belongs to the proxied request (and must not become a metrics label).
+  if (rest.length > 3) info.subresource = rest[2] === 'proxy' ? 'proxy' : rest.slice(2).join('/');
   if (info.resource === 'namespaces') delete info.namespace;
 
   const method_ = method.toUpperCase();

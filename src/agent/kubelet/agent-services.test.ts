@@ -114,7 +114,7 @@ describe('kubelet services on the fake runtime', () => {
       },
     });
     const pod = await h.getPod('looper');
-    const [sandbox] = (await h.runtime.listPodSandboxes({ podUid: pod.metadata.uid })).filter((s) => s.state === 'ready');
+    const [sandbox] = (await h.runtime.listPodSandboxes()).filter((s) => s.podUid === pod.metadata.uid && s.state === 'ready');
     await backend.portForward({ namespace: 'default', pod: 'looper' }, 8080);
     assert.match(sandbox!.netnsPath ?? '', /^\/var\/run\/netns\/fake-/);
     assert.deepEqual(dials, [{ netnsPath: sandbox!.netnsPath, port: 8080 }]);

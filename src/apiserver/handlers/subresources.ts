@@ -19,8 +19,6 @@ interface SubresourceRoute {
   subresource: string;
   /** Request verbs served (the rest are 405). */
   verbs: readonly string[];
-  /** The subresource takes a path after it (proxy/{path}). */
-  withPath?: boolean;
   handle(ctx: RequestContext): Promise<void>;
 }
 
@@ -34,9 +32,9 @@ const routes: readonly SubresourceRoute[] = [
   { group: '', resource: 'pods', subresource: 'exec', verbs: ['get', 'create'], handle: handlePodExec },
   { group: '', resource: 'pods', subresource: 'attach', verbs: ['get', 'create'], handle: handlePodAttach },
   { group: '', resource: 'pods', subresource: 'portforward', verbs: ['get', 'create'], handle: handlePodPortForward },
-  { group: '', resource: 'pods', subresource: 'proxy', verbs: PROXY_VERBS, withPath: true, handle: handlePodProxy },
-  { group: '', resource: 'services', subresource: 'proxy', verbs: PROXY_VERBS, withPath: true, handle: handleServiceProxy },
-  { group: '', resource: 'nodes', subresource: 'proxy', verbs: PROXY_VERBS, withPath: true, handle: handleNodeProxy },
+  { group: '', resource: 'pods', subresource: 'proxy', verbs: PROXY_VERBS, handle: handlePodProxy },
+  { group: '', resource: 'services', subresource: 'proxy', verbs: PROXY_VERBS, handle: handleServiceProxy },
+  { group: '', resource: 'nodes', subresource: 'proxy', verbs: PROXY_VERBS, handle: handleNodeProxy },
   { group: '*', resource: '*', subresource: 'scale', verbs: ['get', 'update', 'patch'], handle: handleScale },
   { group: '', resource: 'namespaces', subresource: 'finalize', verbs: ['update'], handle: handleNamespaceFinalize },
   { group: '', resource: 'serviceaccounts', subresource: 'token', verbs: ['create'], handle: handleTokenRequest },
@@ -45,7 +43,7 @@ const routes: readonly SubresourceRoute[] = [
 /** The route serving the request's subresource, if one does. */
 export function subresourceRoute(ctx: RequestContext): SubresourceRoute | undefined {
   const { info, resource } = ctx;
-  return routes.find((r) => (r.subresource === info.subresource || (r.withPath && info.subresource?.startsWith(`${r.subresource}/`)))
+  return routes.find((r) => r.subresource === info.subresource
     && (r.group === '*' || r.group === resource.group)
     && (r.resource === '*' || r.resource === resource.plural));
 }

@@ -99,6 +99,8 @@ async function runCase(kind: BackendKind, budgetMs: number, o: ScaleBenchOptions
     log(`${caseName}: server ready in ${seconds(result.serverReadyMs)}s, ${o.nodes} nodes Ready after ${seconds(result.nodesReadyMs)}s`);
     for (const ns of [WORKLOAD_NAMESPACE, PROBE_NAMESPACE]) await createNamespace(client, ns, fillEnd);
 
+    const slots = o.nodes * 110;
+    if (o.pods > slots) breaches.add('capacity', `${o.pods} pods > ${slots} pod slots on ${o.nodes} nodes of 110: the rest stays Pending`);
     probe = new Probe({ client: probeClient, namespace: PROBE_NAMESPACE, rate: o.probeRate });
     const probeRef = probe;
     census = new PodCensus({
@@ -115,10 +117,10 @@ async function runCase(kind: BackendKind, budgetMs: number, o: ScaleBenchOptions
     log(`${caseName}: ${Math.ceil(o.pods / o.replicasPerSet)} ReplicaSets created in ${seconds(performance.now() - breaches.t0)}s`);
     await fill({ caseName, o, server, census, probe, sampler, breaches, fillEnd });
     result.fillMs = performance.now() - breaches.t0;
+    result.reached = { created: census.created, bound: census.bound, running: census.running };
     await probe.stop();
-    const use = cpu.read();
-    result.cpu = { ...use, etcd: backend.pid ? (cpuSecondsOf(backend.pid) - etcdCpu0) / (result.fillMs / 1000) : undefined };
-    if (!serverAlive(server)) return result; // reported below
+    if (!serverAlive(server)) return result; // reported below; its /proc entry (CPU) is gone with it
+    result.cpu = { ...cpu.read(), etcd: backend.pid ? (cpuSecondsOf(backend.pid) - etcdCpu0) / (result.fillMs / 1000) : undefined };
     const listOptions = { reps: o.listReps, timeoutMs: o.listTimeoutMs, until: caseEnd - 10_000, breaches };
     result.lists = await measureLists(client, listOptions);
     census.stop();

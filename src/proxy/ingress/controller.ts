@@ -34,8 +34,9 @@ export interface IngressControllerOptions {
   /** The IngressClass `spec.controller` that is ours (default `skiff.dev/ingress-controller`). */
   controller?: string;
   logger?: IngressLogger;
-  /** Connect timeout toward endpoints (default 5 s). */
+  /** Connect and read (silence) timeouts toward endpoints (default 5 s and 60 s): 504 after them. */
   connectTimeoutMs?: number;
+  readTimeoutMs?: number;
   /** Served for names no Ingress claims (default: a self-signed one made at start). */
   defaultCertificate?: CertificatePair;
 }
@@ -93,7 +94,7 @@ export async function startIngressController(options: IngressControllerOptions):
     if (what === 'routes') table = undefined;
     else sni.prune();
   });
-  const proxy = createIngressProxy({ view, routes, logger, connectTimeoutMs: options.connectTimeoutMs });
+  const proxy = createIngressProxy({ view, routes, logger, connectTimeoutMs: options.connectTimeoutMs, readTimeoutMs: options.readTimeoutMs });
 
   // Upgraded connections leave the HTTP server's bookkeeping: tracked here so stop() ends them.
   const upgraded = new Set<Duplex>();

@@ -163,7 +163,7 @@ describe('ingress proxy', () => {
     assert.equal((await get(ingress.httpPort, 'late.test', '/')).status, 200);
   });
 
-  it('passes WebSocket-style upgrades through as raw bytes, delivering the last bytes after a half-close', async () => {
+  it('passes WebSocket-style upgrades through as raw bytes, delivering the last bytes after a half-close', { timeout: 15_000 }, async () => {
     const socket = connect({ host: '127.0.0.1', port: ingress.httpPort });
     let received = '';
     socket.on('data', (d) => { received += d; });
@@ -193,6 +193,25 @@ describe('ingress proxy', () => {
     });
     assert.match(await rawAnswer('unknown.test', '/'), /^HTTP\/1\.1 404 Not Found\r\n/);
     assert.match(await rawAnswer('shop.test', '/broken'), /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+  });
+
+  it('answers 504 when the endpoint stays silent longer than the read timeout', async () => {
+    const silent = createServer(() => { /* never answers */ });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    view.objects.services.push(service('web', 'silent', [{ port: 80 }]));
+    view.objects.slices.push(slice('web', 'silent', [{ port: (silent.address() as AddressInfo).port }], [['127.0.0.1', true]]));
+    view.objects.ingresses.push({ metadata: { name: 'silent', namespace: 'web' }, spec: { ingressClassName: 'skiff', rules: [{ host: 'silent.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: backend('silent', 80) }] } }] } });
+    view.changed('routes');
+    const impatient = await startIngressController({ view, addresses: ['127.0.0.1'], httpPort: 0, httpsPort: 0, logger: quiet, readTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      assert.equal((await get(impatient.httpPort, 'silent.test', '/')).status, 504);
+      assert.ok(Date.now() - started < 5000);
+    } finally {
+      await impatient.stop();
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('answers 503 until the caches have synced', async () => {

@@ -6,7 +6,8 @@
 // Answers of the proxy itself, as ingress-nginx gives them: 404 when no rule
 // (and no default backend) matches, 503 when the backend Service is missing
 // or has no ready endpoint, 502 when the connection to the endpoint fails,
-// 504 when it cannot be made within the connect timeout.
+// 504 when it cannot be made within the connect timeout or the endpoint
+// stays silent longer than the read timeout.
 //
 // Forwarded headers: X-Forwarded-For / X-Real-IP are the client's address,
 // X-Forwarded-Proto / -Host / -Port what the client used. Values a client
@@ -31,6 +32,8 @@ export interface IngressProxyOptions {
   logger: IngressLogger;
   /** How long a connection to an endpoint may take (default 5 s, ingress-nginx's proxy-connect-timeout). */
   connectTimeoutMs?: number;
+  /** How long an endpoint may stay silent while answering (default 60 s, ingress-nginx's proxy-read-timeout). */
+  readTimeoutMs?: number;
 }
 
 export interface IngressProxy {
@@ -119,6 +122,7 @@ class Throttle {
 export function createIngressProxy(options: IngressProxyOptions): IngressProxy {
   const { view, logger } = options;
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+  const readTimeoutMs = options.readTimeoutMs ?? 60_000;
   // One pool for all endpoints: keep-alive sockets are kept per host:port.
   const agent = new Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: 'lifo' });
   const roundRobin = new RoundRobin();
@@ -144,9 +148,10 @@ export function createIngressProxy(options: IngressProxyOptions): IngressProxy {
 
   function forward(req: IncomingMessage, res: ServerResponse, scheme: string, endpoint: EndpointAddress, backend: string, retried: boolean): void {
     const upstream = httpRequest({
-      host: endpoint.host, port: endpoint.port, method: req.method, path: req.url, agent,
+      host: endpoint.host, port: endpoint.port, method: req.method, path: req.url, agent, timeout: readTimeoutMs,
       headers: forwardedHeaders(req, scheme, false).flat(),
     });
+    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('read timeout'), { code: 'ETIMEDOUT' })));
     let connectTimer: NodeJS.Timeout | undefined;
     upstream.on('socket', (socket: Socket) => {
       if (!socket.connecting) return;

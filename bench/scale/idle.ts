@@ -1,6 +1,6 @@
 // Part 3, "idle": the control plane at rest with a workload. A `skiff server`
-// with one simulated node (the hollow node runs in the server process, as a
-// k3s server runs its own kubelet; no containers are started, so the figures
+// with one simulated node per 100 pods (hollow nodes run in the server process,
+// as a k3s server runs its own kubelet; no containers are started, so the figures
 // are the control plane's alone) and a Deployment of 100 pods, all Running;
 // after a settling pause, RSS and CPU are sampled once a second for 60 s with
 // nothing changing. Baseline: k3s's published resource profile.
@@ -51,7 +51,7 @@ async function idleCase(kind: BackendKind, o: IdleBenchOptions): Promise<Line[]>
   const backend = await startBackend(kind, join(o.tempRoot, `idle-${kind}`));
   try {
     const dataDir = join(o.tempRoot, `idle-${kind}-server`);
-    const server = await startServer({ dataDir, extraArgs: [...backend.serverArgs, '--simulated-nodes', '1'], orphanCleanupDir: o.tempRoot, readyTimeoutMs: 60_000 });
+    const server = await startServer({ dataDir, extraArgs: [...backend.serverArgs, '--simulated-nodes', String(Math.ceil(o.pods / 100))], orphanCleanupDir: o.tempRoot, readyTimeoutMs: 60_000 });
     const client = new Client({ port: server.port, tlsDir: join(dataDir, 'tls'), auth: 'token', log });
     try {
       const pid = server.process.pid!;

@@ -57,6 +57,7 @@ describe('proxy subresources through kubectl proxy', () => {
       req.on('end', () => {
         seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
         if (req.url === '/redirect') return res.writeHead(302, { location: '/landing?from=redirect' }).end();
+        if (req.url === '/page') return res.writeHead(200, { 'content-type': 'text/html' }).end('<a href="/next">next</a> <a href="rel">rel</a>');
         res.writeHead(200, { 'content-type': 'text/plain', 'x-pod': 'web', connection: 'close' });
         res.end(`pod got ${req.method} ${req.url}${body ? ` ${body}` : ''}`);
       });
@@ -141,6 +142,12 @@ describe('proxy subresources through kubectl proxy', () => {
     const redirected = await call('GET', `/api/v1/namespaces/default/pods/web:${podPort}/proxy/redirect`);
     assert.equal(redirected.status, 302);
     assert.equal(redirected.headers.location, `/api/v1/namespaces/default/pods/web:${podPort}/proxy/landing?from=redirect`);
+  });
+
+  it('keeps links of HTML pages under the proxy', async () => {
+    const got = await call('GET', '/api/v1/namespaces/default/services/web:http/proxy/page');
+    assert.equal(got.body, '<a href="/api/v1/namespaces/default/services/web:http/proxy/next">next</a> <a href="rel">rel</a>');
+    assert.equal(got.headers['content-length'], String(Buffer.byteLength(got.body)));
   });
 
   it('proxies to a service through its EndpointSlices, by port name or number', async () => {

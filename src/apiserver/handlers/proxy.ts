@@ -4,7 +4,8 @@
 //   services/{[scheme:]name[:port]}/proxy/{path}  → a ready endpoint from the Service's EndpointSlices
 //   nodes/{[scheme:]name[:port]}/proxy/{path}     → the node agent's HTTPS port (kubelet client certificate)
 // Any method; bodies stream both ways; hop-by-hop headers and the caller's
-// credentials stay here; upgrade requests (WebSocket) are spliced. Errors as
+// credentials stay here; upgrade requests (WebSocket) are spliced; redirects
+// and HTML links to the backend stay under the proxy prefix. Errors as
 // upstream: 400 "invalid pod request", 503 "no endpoints available for
 // service", 503 "error trying to reach service: dial tcp …".
 // Unlike upstream, a loopback pod IP is allowed (skiff's tests run pods'
@@ -19,6 +20,7 @@ import type { RequestContext } from './context.ts';
 import { requestHead, splice } from './pod-exec.ts';
 import { isUpgrade, takeUpgradeSocket } from './upgrade.ts';
 import { pickServiceEndpoint } from './proxy-endpoints.ts';
+import { MAX_REWRITTEN_HTML_BYTES, rewritableHtml, rewriteHtml } from './proxy-html.ts';
 
 interface ProxyTarget {
   scheme: 'http' | 'https';
@@ -183,7 +185,29 @@ async function forward(ctx: RequestContext, target: ProxyTarget): Promise<void> 
   const responseHeaders = forwardable(res.headers, new Set());
   const location = rewriteLocation(res.headers.location, target, prefix);
   if (location) responseHeaders.location = location;
+  let prelude: Buffer | undefined;
+  if (ctx.req.method !== 'HEAD' && rewritableHtml(res.headers)) {
+    const page = await readPage(res).catch(() => undefined);
+    if (!page) {
+      ctx.res.destroy();
+      return;
+    }
+    if (page.complete) {
+      let body = page.body;
+      try {
+        body = rewriteHtml(page.body, res.headers['content-encoding'], (url) => rewriteLocation(url, target, prefix));
+      } catch {
+        // Not really gzip: the page goes as it came.
+      }
+      responseHeaders['content-length'] = body.length;
+      ctx.res.writeHead(res.statusCode ?? 502, responseHeaders);
+      ctx.res.end(body);
+      return;
+    }
+    prelude = page.body; // too large to rewrite: what was read goes first, unchanged, then the rest
+  }
   ctx.res.writeHead(res.statusCode ?? 502, responseHeaders);
+  if (prelude) ctx.res.write(prelude);
   await new Promise<void>((resolve) => {
     res.pipe(ctx.res);
     res.once('end', resolve);
@@ -199,7 +223,7 @@ async function forward(ctx: RequestContext, target: ProxyTarget): Promise<void> 
  * A redirect to a path of the backend (absolute path, or a URL naming the
  * backend's own address) is kept under the proxy prefix, as upstream's proxy
  * transport does; other locations (relative, other hosts) pass unchanged.
- * (Upstream also rewrites links inside HTML pages; skiff does not.)
+ * Links in HTML pages get the same treatment (proxy-html.ts).
  */
 export function rewriteLocation(location: string | undefined, target: { host: string; port: number }, prefix: string): string | undefined {
   if (!location) return undefined;
@@ -213,6 +237,27 @@ export function rewriteLocation(location: string | undefined, target: { host: st
     ? location.startsWith('/') && !location.startsWith('//')
     : url.hostname.replace(/^\[|\]$/g, '') === target.host && Number(url.port || (url.protocol === 'https:' ? 443 : 80)) === target.port;
   return backend ? `${prefix}${url.pathname}${url.search}${url.hash}` : undefined;
+}
+
+/** An HTML page, whole (complete) or, past the rewrite limit, what was read so far with the stream paused. */
+function readPage(res: IncomingMessage): Promise<{ body: Buffer; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= MAX_REWRITTEN_HTML_BYTES) return;
+      res.off('data', onData);
+      res.off('end', onEnd);
+      res.pause();
+      resolve({ body: Buffer.concat(chunks), complete: false });
+    };
+    const onEnd = () => resolve({ body: Buffer.concat(chunks), complete: true });
+    res.on('data', onData);
+    res.once('end', onEnd);
+    res.once('error', reject);
+  });
 }
 
 /** WebSocket and other upgrades: the request head as the client sent it, then the bytes both ways. */

@@ -5,8 +5,9 @@
 // the node and from a pod (itself included: hairpin), the NodePort and an
 // external IP on the node address, ClientIP affinity, a Service without
 // endpoints refused at once, scaling to 0 and back, deletion; a selector-less
-// Service whose EndpointSlice points at the node's bridge address (as the
-// cluster DNS will); and `skiff cleanup` removing only its own table.
+// Service whose EndpointSlice points at the node's bridge address; UDP through
+// the kube-dns ClusterIP to the node's DNS server; and `skiff cleanup`
+// removing only its own table.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +29,10 @@ async function fetchFromPod(c: NodeCluster, pod: string, url: string, count: num
   const script = `for i in $(seq ${count}); do timeout 5 wget -qO- ${url} 2>&1 || echo FAILED; done`;
   return (await c.k(['exec', pod, '--', 'sh', '-c', script], { timeoutMs: 10_000 * count })).split('\n').filter(Boolean);
 }
+
+/** A UDP echo server (argv: address, port) and a client that prints the answer and who sent it (argv: address, port). */
+const UDP_ECHO = 'import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind((sys.argv[1],int(sys.argv[2])))\nwhile True:\n  d,a=s.recvfrom(512)\n  s.sendto(b"echo:"+d,a)';
+const UDP_ASK = 'import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.settimeout(2)\ns.sendto(b"hello",(sys.argv[1],int(sys.argv[2])))\nd,a=s.recvfrom(512)\nprint(d.decode()+" from "+a[0]+":"+str(a[1]))';
 
 const webDeployment = (image: string, replicas: number): Json => ({
   apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
@@ -132,11 +137,10 @@ describe('the service proxy (nftables) on a real node', { skip: isRoot ? false :
   it('follows scaling to 0 (refused) and back (answers again)', async () => {
     const c = cluster();
     await c.k(['scale', 'deployment/web', '--replicas=0']);
-    await c.waitFor('the ClusterIP to be refused', async () => {
-      const r = await c.host.run(['timeout', '10', 'busybox', 'wget', '-qO-', `http://${clusterIp}/`]);
-      return r.code !== 0 && /refused/i.test(r.stderr);
-    }, { timeoutMs: 60_000 });
-    assert.ok((await nftTable(c)).includes(`${clusterIp} . tcp . 80 : goto reject-chain`));
+    // (While the pods terminate they stay endpoints, serving-terminating, and refuse by themselves.)
+    await c.waitFor('the ClusterIP in the reject map', async () => (await nftTable(c)).includes(`${clusterIp} . tcp . 80 : goto reject-chain`), { timeoutMs: 60_000 });
+    const r = await c.host.run(['timeout', '10', 'busybox', 'wget', '-qO-', `http://${clusterIp}/`]);
+    assert.ok(r.code !== 0 && /refused/i.test(r.stderr), r.stderr);
     await c.k(['scale', 'deployment/web', '--replicas=2']);
     await c.k(['rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 });
     await c.waitFor('both new pods behind the ClusterIP', async () => {
@@ -167,6 +171,33 @@ describe('the service proxy (nftables) on a real node', { skip: isRoot ? false :
     await c.waitFor('the node-local service from the node', async () => (await fetchFromHost(c, `http://${ip}/`, 1)).pages[0] === 'web-node-local');
     const fromPod = await fetchFromPod(c, (await c.get(['pods', '-l', 'app=web'])).items[0].metadata.name, `http://${ip}/`, 3);
     assert.deepEqual(fromPod, ['web-node-local', 'web-node-local', 'web-node-local']);
+  });
+
+  it('carries UDP: DNS queries from a pod to the kube-dns ClusterIP (the node\'s DNS server); datagrams from the node to a node-local endpoint', async () => {
+    const c = cluster();
+    const dnsIp = (await c.get(['service', 'kube-dns', '-n', 'kube-system'])).spec.clusterIP;
+    const name = 'web.default.svc.cluster.local';
+    const pod = (await c.get(['pods', '-l', 'app=web'])).items[0].metadata.name; // the pods since the scale test
+    await c.waitFor('kube-dns to answer through the proxy from a pod', async () => {
+      const r = await c.kubectl(['exec', pod, '--', 'timeout', '10', 'nslookup', name, dnsIp], { timeoutMs: 30_000 });
+      return r.stdout.includes(clusterIp);
+    }, { timeoutMs: 60_000 });
+
+    // From the node (output chain): a UDP echo on the bridge address behind a selector-less Service.
+    const gateway = String((await c.get(['node', NODE_NAME])).spec.podCIDR).replace(/\.0\/\d+$/, '.1');
+    c.host.spawn(['python3', '-c', UDP_ECHO, gateway, '5354']);
+    await c.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp-echo' }, spec: { ports: [{ name: 'echo', port: 5300, protocol: 'UDP' }] } });
+    await c.apply({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',
+      metadata: { name: 'udp-echo-1', labels: { 'kubernetes.io/service-name': 'udp-echo' } },
+      ports: [{ name: 'echo', port: 5354, protocol: 'UDP' }],
+      endpoints: [{ addresses: [gateway], conditions: { ready: true }, nodeName: NODE_NAME }],
+    });
+    const ip = (await c.get(['service', 'udp-echo'])).spec.clusterIP;
+    await c.waitFor('a datagram echoed through the ClusterIP', async () => {
+      const r = await c.host.run(['python3', '-c', UDP_ASK, ip, '5300'], { timeoutMs: 10_000 });
+      return r.stdout.trim() === `echo:hello from ${ip}:5300`;
+    });
   });
 
   it('removes a deleted Service\'s rules', async () => {

@@ -108,3 +108,64 @@ describe('formatting as metrics-server does', () => {
     assert.equal(goDuration(90_250), '1m30.25s');
   });
 });
+
+describe('the metrics.k8s.io handler', async () => {
+  const { builtinKinds } = await import('../../api/registry.ts');
+  const { MetricsApi } = await import('./handler.ts');
+  const { parseRequestInfo } = await import('../request-info.ts');
+  const registry = builtinKinds();
+  const node = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels } });
+  const podOn = (name: string, nodeName: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels }, spec: { nodeName } });
+  const objects: Record<string, any[]> = {
+    nodes: [node('real', { zone: 'a' }), node('hollow', { 'skiff.dev/simulated': 'true' })],
+    pods: [podOn('web', 'real', { app: 'web' }), podOn('db', 'real', { app: 'db' }), podOn('sim', 'hollow', { app: 'web' })],
+  };
+  const parts = {
+    registry,
+    store: { list: async (info: { plural: string }, request: { namespace?: string }) => ({ items: objects[info.plural]!.filter((o) => !request.namespace || o.metadata.namespace === request.namespace) }) },
+  };
+  const usage = new Map([['real', {
+    node: { cpuNanoCores: 1_500_000_000, memoryBytes: 1024 ** 3, timestampMs: Date.parse('2026-11-22T10:00:00Z'), windowMs: 15_000 },
+    pods: new Map([
+      ['default/web', { timestampMs: Date.parse('2026-11-22T10:00:00Z'), windowMs: 15_000, containers: [{ name: 'app', cpuNanoCores: 250_000_000, memoryBytes: 20 * 1024 ** 2 }] }],
+      ['default/db', { timestampMs: Date.parse('2026-11-22T10:00:00Z'), windowMs: 15_000, containers: [{ name: 'pg', cpuNanoCores: 1_000_000, memoryBytes: 1536 }] }],
+    ]),
+  }]]);
+  const api = new MetricsApi({ parts: parts as never, scraper: { current: async () => usage as never }, now: () => Date.parse('2026-11-22T10:00:05Z') });
+  const call = async (method: string, path: string) => {
+    const url = new URL(path, 'https://x');
+    let code = 0;
+    let body = '';
+    const res = { writeHead(c: number) { code = c; return res; }, end(text: string) { body = text; } };
+    try {
+      await api.handle({ info: parseRequestInfo(method, url.pathname, url.searchParams), query: url.searchParams, res: res as never });
+    } catch (error) {
+      return { code: (error as { code: number }).code, body: (error as Error).message };
+    }
+    return { code, body: JSON.parse(body) };
+  };
+
+  test('NodeMetrics: real nodes only, with usage, window and labels', async () => {
+    const { code, body } = await call('GET', '/apis/metrics.k8s.io/v1beta1/nodes');
+    assert.equal(code, 200);
+    assert.equal(body.kind, 'NodeMetricsList');
+    assert.deepEqual(body.items.map((i: any) => [i.metadata.name, i.usage.cpu, i.usage.memory, i.window, i.timestamp]), [['real', '1500m', '1Gi', '15s', '2026-11-22T10:00:00Z']]);
+    assert.equal((await call('GET', '/apis/metrics.k8s.io/v1beta1/nodes/hollow')).code, 404);
+    assert.equal((await call('GET', '/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=zone%3Db')).body.items.length, 0);
+  });
+
+  test('PodMetrics: a pod on a simulated node has none (404 by name, left out of lists); selectors apply', async () => {
+    const list = await call('GET', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods?labelSelector=app%3Dweb');
+    assert.deepEqual(list.body.items.map((i: any) => [i.metadata.name, i.containers]), [['web', [{ name: 'app', usage: { cpu: '250m', memory: '20Mi' } }]]]);
+    const missing = await call('GET', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/sim');
+    assert.deepEqual(missing, { code: 404, body: 'podmetrics.metrics.k8s.io "sim" not found' });
+    const all = await call('GET', '/apis/metrics.k8s.io/v1beta1/pods');
+    assert.deepEqual(all.body.items.map((i: any) => i.metadata.name).sort(), ['db', 'web']);
+    assert.equal((await call('GET', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods?fieldSelector=metadata.name%3Ddb')).body.items[0].containers[0].usage.cpu, '1m');
+  });
+
+  test('read-only: other verbs are 405; bad selectors 400', async () => {
+    assert.equal((await call('POST', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods')).code, 405);
+    assert.equal((await call('GET', '/apis/metrics.k8s.io/v1beta1/pods?labelSelector=a%3D%3D%3Db')).code, 400);
+  });
+});

@@ -248,7 +248,7 @@ from kubernetes import client, config
 from kubernetes.stream import portforward
 config.load_kube_config(sys.argv[1])
 api = client.CoreV1Api()
-pf = portforward(api.connect_get_namespaced_pod_portforward, 'web', 'default', ports='80')
+pf = portforward(api.connect_get_namespaced_pod_portforward, 'web', 'default', ports='80,81')
 sock = pf.socket(80)
 sock.setblocking(True)
 sock.sendall(b'POST /py HTTP/1.0\\r\\nHost: web\\r\\nContent-Length: 5\\r\\n\\r\\nhello')
@@ -261,6 +261,7 @@ while True:
 sock.close()
 print(data.decode().split('\\r\\n\\r\\n', 1)[1])
 print('error:', pf.error(80))
+print('closed port:', pf.error(81))
 `;
     const child = spawn('/usr/bin/python3', ['-c', script, server.kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -272,7 +273,7 @@ print('error:', pf.error(80))
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     clearTimeout(timer);
     assert.equal(code, 0, stderr);
-    assert.equal(stdout, 'pod says POST /py hello\nerror: None\n');
+    assert.match(stdout, /^pod says POST \/py hello\nerror: None\nclosed port: error forwarding port 81 to pod web_default, uid : dial tcp4 127\.0\.0\.1:\d+: connect: connection refused\n$/);
     assert.deepEqual(sessions.at(-1), { kind: 'portforward', transport: 'websocket', protocol: 'v4.channel.k8s.io' });
   });
 });

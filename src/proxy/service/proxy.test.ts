@@ -122,6 +122,28 @@ describe('startServiceProxy', () => {
     assert.match(nft.applied[1], / \. tcp \. 81 : goto reject-chain/, 'the new service (no endpoints: rejected)');
   });
 
+  it('deletes the conntrack entries of endpoints a UDP service lost', async () => {
+    const nft = fakeNft();
+    const deleted: string[][] = [];
+    const proxy = await startServiceProxy({
+      client, nodeName: 'node-a', nodeIps: ['192.0.2.10'], clusterCidr: '10.42.0.0/16', nft: nft.runner, logger: quiet,
+      conntrack: async (argv) => { deleted.push(argv); },
+    });
+    proxies.push(proxy);
+    const svc = await client.create<any>(services, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp' }, spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] } });
+    const sliceBody = (ips: string[]) => ({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',
+      metadata: { name: 'udp-1', labels: { 'kubernetes.io/service-name': 'udp' } },
+      ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }],
+      endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    });
+    const created = await client.create<any>(slices, sliceBody(['10.42.0.21', '10.42.0.22']));
+    await waitFor('both endpoints in the rules', () => nft.applied.join('\n').includes('dnat to 10.42.0.22:5353'));
+    await client.update({ ...slices, name: 'udp-1' }, { ...sliceBody(['10.42.0.22']), metadata: { ...created.metadata } });
+    await waitFor('the lost endpoint\'s flows deleted', () => deleted.some((argv) => argv.includes('10.42.0.21')));
+    assert.deepEqual(deleted.find((argv) => argv.includes('10.42.0.21')), ['-D', '-p', 'udp', '--orig-dst', svc.spec.clusterIP, '--orig-port-dst', '53', '--dst-nat', '10.42.0.21']);
+  });
+
   it('puts the table back when it vanished, without a change', async () => {
     const nft = fakeNft();
     await start(nft, { resyncMs: 100 });

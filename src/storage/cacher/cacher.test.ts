@@ -234,6 +234,54 @@ describe('watch cache', () => {
       await store.close();
     }
   });
+
+  it('agrees with the backend under random writes, lists and watches (small window, index moves)', async () => {
+    let seed = 42;
+    const random = (n: number) => {
+      // mulberry32: small, and its low bits are as random as its high ones.
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return (((t ^ (t >>> 14)) >>> 0) % n);
+    };
+    const backend = createMemoryStore();
+    const store = await createCachedStore(backend, { ...podIndexers, closeBackend: false, windowMinSize: 5, windowMaxSize: 20 });
+    const nodeOf = (kv: KeyValue | undefined) => (kv ? (JSON.parse(kv.value) as { spec: { nodeName: string } }).spec.nodeName : undefined);
+    try {
+      for (let step = 0; step < 600; step++) {
+        const key = `${PODS}ns${random(3)}/p${random(15)}`;
+        const current = await backend.get(key);
+        const node = `node-${random(4)}`;
+        if (!current) await store.create(key, pod(node));
+        else if (random(4) === 0) await store.delete(key, current.modRevision);
+        else await store.update(key, pod(node, { step: String(step) }), current.modRevision);
+        if (step % 20 !== 19) continue;
+        // Lists: whole type, a namespace, one node through the index.
+        const hint = { name: 'spec.nodeName', value: `node-${random(4)}` };
+        const all = (await backend.list({ prefix: PODS })).items;
+        assert.deepEqual((await store.list({ prefix: PODS })).items, all);
+        assert.deepEqual((await store.list({ prefix: `${PODS}ns1/`, notOlderThan: 0 })).items, all.filter((kv) => kv.key.startsWith(`${PODS}ns1/`)));
+        assert.deepEqual((await store.list({ prefix: PODS, index: hint })).items, all.filter((kv) => nodeOf(kv) === hint.value));
+        // Watches from a random recent revision, with and without a trigger: the backend's
+        // events, restricted to those whose object was on the node before or after.
+        const latest = await backend.currentRevision();
+        const from = Math.max(0, latest - 1 - random(30));
+        // Older than the window, the backend's watch answers and ignores the hint (the caller filters).
+        const windowStart = (store.stats() as { resources: Array<{ prefix: string; windowStart: number }> }).resources.find((r) => r.prefix === PODS)!.windowStart;
+        const concerns = (e: WatchEvent) => from < windowStart || nodeOf(e.prevKv) === hint.value || (e.type !== 'delete' && nodeOf(e.kv) === hint.value);
+        const expected = (await collect(backend.watch({ prefix: PODS, fromRevision: from }), latest - from)).filter(concerns);
+        const triggered = store.watch({ prefix: PODS, fromRevision: from, index: hint });
+        assert.deepEqual((await collect(triggered, expected.length)).map((e) => e.revision), expected.map((e) => e.revision));
+        triggered.stop();
+        const plainWatch = store.watch({ prefix: PODS, fromRevision: from });
+        assert.deepEqual((await collect(plainWatch, latest - from)).map((e) => e.revision), Array.from({ length: latest - from }, (_, k) => from + 1 + k));
+        plainWatch.stop();
+      }
+    } finally {
+      await store.close();
+      await backend.close();
+    }
+  });
 });
 
 async function nextOrEnd(watch: Watch): Promise<'ended' | 'event'> {

@@ -60,8 +60,10 @@ export async function computeReplicas(input: ComputeInput): Promise<ComputeResul
       invalid++;
       firstError ||= outcome.message;
       const name = spec.resource?.name ?? spec.containerResource?.name;
-      result.problems.push({ reason: 'FailedGetResourceMetric', message: outcome.message });
-      result.failure = { reason: 'FailedGetResourceMetric', message: `the HPA was unable to compute the replica count: ${outcome.message}` };
+      // Upstream's reason names the source type: FailedGetResourceMetric, FailedGetPodsMetric …
+      const reason = `FailedGet${spec.type}Metric`;
+      result.problems.push({ reason, message: outcome.message });
+      result.failure = { reason, message: `the HPA was unable to compute the replica count: ${outcome.message}` };
       if (spec.type === 'Resource' && name) result.statuses.push({ type: 'Resource', resource: { name, current: {} } });
       if (spec.type === 'ContainerResource' && name) result.statuses.push({ type: 'ContainerResource', containerResource: { name, container: spec.containerResource!.container, current: {} } });
       continue;
@@ -97,7 +99,8 @@ interface ProposeInput {
 
 async function proposeFor(spec: MetricSpec, input: ProposeInput): Promise<Proposal | Error> {
   const source = spec.type === 'Resource' ? spec.resource : spec.type === 'ContainerResource' ? spec.containerResource : undefined;
-  if (!source) return new Error(`unsupported metric source type "${spec.type}"`);
+  // Pods, Object and External metrics come from the custom and external metrics APIs, which this cluster does not serve.
+  if (!source) return new Error(`unable to get metric of type ${spec.type}: no ${spec.type === 'External' ? 'external' : 'custom'} metrics API (${spec.type === 'External' ? 'external' : 'custom'}.metrics.k8s.io) is served`);
   const container = spec.type === 'ContainerResource' ? spec.containerResource!.container : undefined;
   const name = source.name;
   const what = container ? `${name} container resource` : `${name} resource`;

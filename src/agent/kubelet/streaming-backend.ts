@@ -52,9 +52,14 @@ export function createStreamingBackend(options: StreamingBackendOptions): Stream
       return runtime.attach(container.id, attachOptions);
     },
 
+    async checkPod(target: PodTarget): Promise<void> {
+      const uid = options.podUid(target.namespace, target.pod);
+      if (!uid || (target.podUid && target.podUid !== uid)) throw StreamingError.notFound('pod does not exist');
+    },
+
     async portForward(target: PodTarget, port: number) {
       const uid = options.podUid(target.namespace, target.pod);
-      if (!uid || (target.podUid && target.podUid !== uid)) throw StreamingError.notFound(`pod "${target.pod}" does not exist`);
+      if (!uid || (target.podUid && target.podUid !== uid)) throw StreamingError.notFound('pod does not exist');
       const sandbox = (await runtime.listPodSandboxes({ podUid: uid })).find((s) => s.podUid === uid && s.state === 'ready');
       if (!sandbox) throw new Error(`pod sandbox of pod "${target.pod}" is not ready`);
       // No netns path: a hostNetwork pod, whose localhost is the node's.

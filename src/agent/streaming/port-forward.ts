@@ -140,8 +140,11 @@ export function portForwardWebSocketServer(): WebSocketServer {
 }
 
 /** Picks the transport from the upgrade request; throws a StreamingError (answered as a Status) when it cannot. */
-export function upgradePortForward(options: PortForwardUpgradeOptions): void {
+export async function upgradePortForward(options: PortForwardUpgradeOptions): Promise<void> {
   const { req, socket, head, target, backend, log } = options;
+  // kubelet answers 404 before upgrading when it runs no such pod.
+  await backend.checkPod?.(target);
+  if (socket.destroyed) return;
   const dial = (port: number) => backend.portForward(target, port);
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   const report = (error: unknown) => log(`streaming: port-forward ${target.namespace}/${target.pod}: ${(error as Error).message}`);

@@ -170,6 +170,27 @@ describe('streaming server', () => {
     assert.match(JSON.parse(unversioned.body).message, /unable to negotiate protocol/);
   });
 
+  it('refuses a port-forward before upgrading: unknown pod, unknown protocol, bad ports', async () => {
+    const upgrade = (path: string, headers: Record<string, string>) => new Promise<{ status: number; body: string; accepted?: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.port, path, rejectUnauthorized: false, ...apiserver, headers: { connection: 'Upgrade', ...headers } }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body, accepted: res.headers['x-accepted-stream-protocol-versions'] as string | undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const ghost = await upgrade('/portForward/default/ghost', { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'portforward.k8s.io' });
+    assert.equal(ghost.status, 404);
+    assert.equal(JSON.parse(ghost.body).message, 'pod does not exist');
+    const wrong = await upgrade('/portForward/default/web', { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v4.channel.k8s.io' });
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.accepted, 'portforward.k8s.io');
+    const noPorts = await upgrade('/portForward/default/web', { upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-protocol': 'v4.channel.k8s.io' });
+    assert.equal(noPorts.status, 400);
+    assert.equal(JSON.parse(noPorts.body).message, 'query parameter "port" is required');
+  });
+
   it('kills the exec\'d process when the client goes away', async () => {
     backend.set(target, { running: true });
     const ws = connect('/exec/default/web/app?command=sleep&command=30&stdout=1', ['v5.channel.k8s.io']);

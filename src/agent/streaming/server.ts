@@ -159,7 +159,7 @@ class StreamingHandler {
     try {
       const { route, url } = this.authorize(req);
       if (route.kind === 'portForward') {
-        upgradePortForward({
+        await upgradePortForward({
           req, socket, head, target: route.target, query: url.searchParams, backend: this.o.backend,
           websockets: this.portForwardSockets, log: this.o.log, onSession: this.o.onPortForward,
         });

@@ -72,10 +72,15 @@ export class FakeStreamingBackend implements StreamingBackend {
     return this.session(container.main, false);
   }
 
+  async checkPod(target: PodTarget): Promise<void> {
+    const prefix = `${target.namespace}/${target.pod}`;
+    const known = [...this.forwardedPorts.keys()].some((k) => k.startsWith(`${prefix}:`)) || [...this.containers.keys()].some((k) => k.startsWith(`${prefix}/`));
+    if (!known) throw StreamingError.notFound('pod does not exist');
+  }
+
   async portForward(target: PodTarget, port: number): Promise<Duplex> {
+    await this.checkPod(target);
     const mapped = this.forwardedPorts.get(`${target.namespace}/${target.pod}:${port}`);
-    const known = mapped !== undefined || [...this.containers.keys()].some((k) => k.startsWith(`${target.namespace}/${target.pod}/`));
-    if (!known) throw StreamingError.notFound(`pod "${target.pod}" does not exist`);
     this.portForwards.push({ target, port });
     const localPort = mapped ?? port;
     return new Promise<Socket>((resolve, reject) => {

@@ -46,6 +46,8 @@ export interface StreamingBackend {
    * StreamingError (no such pod), or any other Error (connection refused).
    */
   portForward(target: PodTarget, port: number): Promise<Duplex>;
+  /** Optional: throws a StreamingError when the node runs no such pod (asked before a port-forward upgrade, as kubelet does). */
+  checkPod?(target: PodTarget): Promise<void>;
   /** The log of the current attempt, or with `previous` of the one before it. */
   containerLog(target: ContainerTarget, options: { previous: boolean }): Promise<ContainerLogSource>;
 }

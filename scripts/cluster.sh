@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the local node agent needs: an OCI runtime, iproute2 for pod networks,
 # busybox for the pod sandbox, python3 for the containers' log shims, attr for
-# image layers' overlay whiteouts, nftables for the service proxy.
-packages=(ca-certificates runc crun iproute2 busybox-static python3 attr nftables)
+# image layers' overlay whiteouts, nftables and conntrack for the service proxy.
+packages=(ca-certificates runc crun iproute2 busybox-static python3 attr nftables conntrack)
 if [ "$(id -u)" = 0 ]; then
   missing=()
   for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -235,7 +235,8 @@ export async function startNodeAgent(options: { client: ApiClient; flags: NodeAg
     const nodeDns = startNodeDns({
       client, nodeName: flags.nodeName, address: podBridge.gateway, ensureAddress: () => podBridge.ensureBridge(),
       zone: flags.clusterDomain ?? 'cluster.local', resolvConfPath: flags.resolvConf || undefined,
-      clientCidrs: [kubelet.podCidr, ...(flags.clusterCidr ? [flags.clusterCidr] : [])],
+      // The node address explicitly: an interface that is down is missing from the node's own list.
+      clientCidrs: [kubelet.podCidr, `${flags.nodeIp}/32`, ...(flags.clusterCidr ? [flags.clusterCidr] : [])],
       upstreams: flags.resolvConf === '' ? [] : undefined,
     });
     const running = { kubelet, server: streaming };

@@ -76,6 +76,8 @@ class CacheLayer implements Store {
   readonly #backend: Store;
   readonly #o: CachedStoreOptions & typeof DEFAULTS;
   readonly #resources = new Map<string, ResourceCache>();
+  /** The backend list that fills each cache still loading (settles either way). */
+  readonly #loading = new WeakMap<ResourceCache, Promise<void>>();
   /** Resource prefixes asked for so far: loaded again after a restart of the underlying watch. */
   readonly #wanted = new Set<string>();
   /** The revision up to which every event has been dispatched. */
@@ -242,8 +244,6 @@ class CacheLayer implements Store {
     await this.#loading.get(cache);
     return this.#usable(cache) ? cache : undefined;
   }
-
-  readonly #loading = new WeakMap<ResourceCache, Promise<void>>();
 
   #startLoading(prefix: string): ResourceCache {
     const cache: ResourceCache = new ResourceCache({

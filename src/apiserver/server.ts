@@ -31,7 +31,7 @@ import { createMetricsApi, METRICS_GROUP, METRICS_RESOURCES, type MetricsApi } f
 import { OpenApi } from './openapi.ts';
 import { serveOpenApiV2 } from './openapi-v2-serve.ts';
 import { ResourceStore } from './registry/resource-store.ts';
-import { createApiWatchCache } from './registry/watch-cache.ts';
+import { createApiWatchCache, registerWatchCacheMetrics } from './registry/watch-cache.ts';
 import { ServiceAllocations } from './registry/service-allocations.ts';
 import { Strategy } from './registry/strategy.ts';
 import { parseRequestInfo, type RequestInfo } from './request-info.ts';
@@ -83,6 +83,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const openapi = new OpenApi({ registry, descriptionsFile: options.openapiDescriptions });
   const authenticate = createAuthenticator({ pki: options.pki, tokens: options.tokens, serviceAccountTokens });
   const metrics = new ApiMetrics();
+  if (watchCache) registerWatchCacheMetrics(metrics.registry, watchCache, registry);
   let ready = false;
 
   const server: Http2SecureServer = createSecureServer({

@@ -11,7 +11,8 @@ import type { Store } from '../../storage/interface.ts';
 import { createMemoryStore } from '../../storage/memory/memory-store.ts';
 import { ApiError } from '../errors.ts';
 import { initializeObjectMeta, ResourceStore, type KubeObject, type WatchEventOut } from './resource-store.ts';
-import { createApiWatchCache, indexHintFor, indexHintForQuery } from './watch-cache.ts';
+import { Registry } from 'prom-client';
+import { createApiWatchCache, indexHintFor, indexHintForQuery, registerWatchCacheMetrics } from './watch-cache.ts';
 
 const registry = builtinKinds();
 const pods = registry.lookup('', 'v1', 'pods')!;
@@ -97,6 +98,18 @@ describe('API watch cache', () => {
     assert.deepEqual(listed.items.map((o) => o.metadata.name), ['elsewhere', 'p']);
     mine.stop();
     unscheduled.stop();
+  });
+
+  it('shows its state on /metrics', async () => {
+    const metrics = new Registry();
+    registerWatchCacheMetrics(metrics, cache, registry);
+    await store.create(pods, pod('a', 'node-1'));
+    await store.list(pods, {});
+    const text = await metrics.metrics();
+    assert.match(text, /^apiserver_watch_cache_objects\{resource="pods"\} 1$/m);
+    assert.match(text, /^apiserver_watch_cache_events_dispatched_total\{resource="pods"\} 1$/m);
+    assert.match(text, /^apiserver_watch_cache_lists_total\{source="cache"\} 1$/m);
+    assert.match(text, /^apiserver_terminated_watchers_total\{resource="pods"\} 0$/m);
   });
 
   it('gives bookmarks the cache revision while nothing of the watch changed', async () => {

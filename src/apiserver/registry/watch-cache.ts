@@ -5,7 +5,8 @@
 // selectors give.
 import type { KindRegistry, ResourceInfo } from '../../api/registry.ts';
 import { parseFieldSelector, parseLabelSelector, type FieldSelector, type LabelSelector } from '../../api/selectors/index.ts';
-import { createCachedStore, type CachedStore, type CachedStoreOptions } from '../../storage/cacher/cached-store.ts';
+import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
+import { createCachedStore, type CachedStore, type CachedStoreOptions, type CacheStats } from '../../storage/cacher/cached-store.ts';
 import type { Indexer } from '../../storage/cacher/resource-cache.ts';
 import type { IndexHint, KeyValue, Store } from '../../storage/interface.ts';
 
@@ -100,4 +101,42 @@ export function indexHintForQuery(resource: ResourceInfo, query: URLSearchParams
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The watch cache's state on /metrics, per resource ("pods", "deployments.apps"),
+ * with upstream's names where upstream has the metric.
+ */
+export function registerWatchCacheMetrics(metrics: PromRegistry, cache: CachedStore, registry: KindRegistry): void {
+  const names = new Map(registry.resources.map((r) => [`/registry/${r.storageResource}/`, r.group ? `${r.plural}.${r.group}` : r.plural]));
+  const resourceOf = (prefix: string) => names.get(prefix) ?? prefix;
+  const perResource = (name: string, help: string, value: (r: CacheStats['resources'][number]) => number, type: 'gauge' | 'counter') => {
+    const Metric = type === 'gauge' ? Gauge : Counter;
+    new Metric({
+      name, help, labelNames: ['resource'], registers: [metrics],
+      collect(this: Gauge<'resource'> | Counter<'resource'>) {
+        this.reset();
+        for (const r of cache.stats().resources) {
+          if (this instanceof Gauge) this.set({ resource: resourceOf(r.prefix) }, value(r));
+          else this.inc({ resource: resourceOf(r.prefix) }, value(r));
+        }
+      },
+    });
+  };
+  perResource('apiserver_watch_cache_resource_version', 'Current resource version of the watch cache, by resource.', () => cache.stats().revision, 'gauge');
+  perResource('watch_cache_capacity', 'Events held in the watch cache window, by resource.', (r) => r.windowSize, 'gauge');
+  perResource('apiserver_watch_cache_objects', 'Objects held in the watch cache, by resource.', (r) => r.objects, 'gauge');
+  perResource('apiserver_watch_cache_watchers', 'Watchers served by the watch cache, by resource.', (r) => r.watchers, 'gauge');
+  perResource('apiserver_watch_cache_events_dispatched_total', 'Events dispatched by the watch cache, by resource.', (r) => r.eventsDispatched, 'counter');
+  perResource('apiserver_terminated_watchers_total', 'Watchers ended because they could not keep up, by resource.', (r) => r.terminatedWatchers, 'counter');
+  new Counter({
+    name: 'apiserver_watch_cache_lists_total', help: 'Lists of cached resources, by where they were answered (cache or storage).',
+    labelNames: ['source'], registers: [metrics],
+    collect(this: Counter<'source'>) {
+      this.reset();
+      const { lists } = cache.stats();
+      this.inc({ source: 'cache' }, lists.fromCache);
+      this.inc({ source: 'storage' }, lists.fromBackend);
+    },
+  });
 }

@@ -18,7 +18,7 @@
 // than the cache's window, anything while a type is still loading, and a list
 // whose freshness the cache cannot reach within `freshnessTimeoutMs`.
 import { StorageError, type KeyValue, type ListOptions, type ListResult, type Store, type Watch, type WatchEvent, type WatchOptions } from '../interface.ts';
-import { ResourceCache, type Indexer } from './resource-cache.ts';
+import { ResourceCache, type Indexer, type ResourceCounters } from './resource-cache.ts';
 
 export interface CachedStoreOptions {
   /**
@@ -46,7 +46,11 @@ export interface CacheStats {
   revision: number;
   /** Lists the cache could not answer fresh enough in time (the backend answered). */
   freshnessTimeouts: number;
-  resources: Array<{ prefix: string; ready: boolean; objects: number; watchers: number; windowStart: number | undefined }>;
+  /** Lists answered from memory and by the backend (of the types the cache covers). */
+  lists: { fromCache: number; fromBackend: number };
+  resources: Array<{
+    prefix: string; ready: boolean; objects: number; watchers: number; windowStart: number | undefined; windowSize: number;
+  } & ResourceCounters>;
 }
 
 export type CachedStore = Store & { stats(): CacheStats };
@@ -90,6 +94,8 @@ class CacheLayer implements Store {
   #running = false;
   #waiters: FreshnessWaiter[] = [];
   #freshnessTimeouts = 0;
+  readonly #lists = { fromCache: 0, fromBackend: 0 };
+  readonly #counters = new Map<string, ResourceCounters>();
   #lastTimeoutWarning = 0;
   #closed = false;
   readonly checkHealth?: () => Promise<void>;
@@ -110,8 +116,10 @@ class CacheLayer implements Store {
     return {
       revision: this.#revision,
       freshnessTimeouts: this.#freshnessTimeouts,
+      lists: { ...this.#lists },
       resources: [...this.#resources.values()].map((cache) => ({
-        prefix: cache.prefix, ready: cache.ready, objects: cache.size, watchers: cache.watcherCount, windowStart: cache.windowStart,
+        prefix: cache.prefix, ready: cache.ready, objects: cache.size, watchers: cache.watcherCount,
+        windowStart: cache.windowStart, windowSize: cache.windowSize, ...this.#countersOf(cache.prefix),
       })),
     };
   }
@@ -123,16 +131,33 @@ class CacheLayer implements Store {
   async list(options: ListOptions): Promise<ListResult> {
     this.#checkOpen();
     const prefix = this.#o.resourcePrefixOf(options.prefix);
-    const cache = prefix === undefined ? undefined : await this.#loaded(prefix);
-    if (!cache) return this.#backend.list(options);
+    if (prefix === undefined) return this.#backend.list(options);
+    const cache = await this.#loaded(prefix);
+    if (!cache) return this.#fromBackend(options);
     if (options.revision) {
       // An exact snapshot: only the cache's own revision is in memory.
-      if (this.#usable(cache) && options.revision === this.#revisionOf(cache)) return cache.list(options, options.revision);
-      return this.#backend.list(options);
+      if (this.#usable(cache) && options.revision === this.#revisionOf(cache)) return this.#fromCache(cache, options, options.revision);
+      return this.#fromBackend(options);
     }
     const needed = options.notOlderThan ?? this.#sawRevision(await this.#backend.currentRevision());
-    if (!(await this.#fresh(cache, needed)) || !this.#usable(cache)) return this.#backend.list(options);
-    return cache.list(options, this.#revisionOf(cache));
+    if (!(await this.#fresh(cache, needed)) || !this.#usable(cache)) return this.#fromBackend(options);
+    return this.#fromCache(cache, options, this.#revisionOf(cache));
+  }
+
+  #fromCache(cache: ResourceCache, options: ListOptions, revision: number): ListResult {
+    this.#lists.fromCache++;
+    return cache.list(options, revision);
+  }
+
+  #fromBackend(options: ListOptions): Promise<ListResult> {
+    this.#lists.fromBackend++;
+    return this.#backend.list(options);
+  }
+
+  #countersOf(prefix: string): ResourceCounters {
+    let counters = this.#counters.get(prefix);
+    if (!counters) this.#counters.set(prefix, (counters = { eventsDispatched: 0, terminatedWatchers: 0 }));
+    return counters;
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
@@ -252,6 +277,7 @@ class CacheLayer implements Store {
       window: { minSize: this.#o.windowMinSize, maxSize: this.#o.windowMaxSize, freshMs: this.#o.windowFreshMs },
       watcherCapacity: this.#o.watcherCapacity,
       cacheRevision: (): number => this.#revisionOf(cache),
+      counters: this.#countersOf(prefix),
     });
     // Registered before the list is sent, so every event after the list's
     // revision reaches it (those it already has are skipped by revision).

@@ -72,6 +72,8 @@ describe('watch cache', () => {
       assert.equal(received.length, 20);
       // The slow one was ended: its iterator finishes at once, with nothing buffered.
       assert.equal((await slow.events[Symbol.asyncIterator]().next()).done, true);
+      const stats = store.stats() as { resources: Array<{ prefix: string; terminatedWatchers: number; watchers: number }> };
+      assert.deepEqual(stats.resources.filter((r) => r.prefix === PODS).map((r) => [r.terminatedWatchers, r.watchers]), [[1, 1]]);
       fast.stop();
     }));
 

@@ -29,6 +29,14 @@ export interface ResourceCacheOptions {
   watcherCapacity: number;
   /** The revision the whole cache has dispatched up to. */
   cacheRevision: () => number;
+  /** Running totals of this type, kept across rebuilds of its cache (metrics). */
+  counters: ResourceCounters;
+}
+
+export interface ResourceCounters {
+  eventsDispatched: number;
+  /** Watchers ended because their buffer overflowed. */
+  terminatedWatchers: number;
 }
 
 interface Entry {
@@ -85,6 +93,10 @@ export class ResourceCache {
     return this.#window?.startRevision;
   }
 
+  get windowSize(): number {
+    return this.#window?.size ?? 0;
+  }
+
   hasIndex(name: string): boolean {
     return this.#o.indexers.some((indexer) => indexer.name === name);
   }
@@ -131,6 +143,7 @@ export class ResourceCache {
     this.#addToIndex(key, after.filter((k) => !before.includes(k)));
     const touched = before.length === 0 ? after : after.length === 0 ? before : [...new Set([...before, ...after])];
     this.#window!.push(event, touched);
+    this.#o.counters.eventsDispatched++;
     this.#dispatch(event, touched);
   }
 
@@ -180,6 +193,7 @@ export class ResourceCache {
       capacity: this.#o.watcherCapacity,
       cacheRevision: this.#o.cacheRevision,
       onStop: () => {
+        if (watcher.endReason === 'overflow') this.#o.counters.terminatedWatchers++;
         set.delete(watcher);
         if (trigger !== undefined && set.size === 0 && this.#triggered.get(trigger) === set) this.#triggered.delete(trigger);
       },

@@ -71,14 +71,15 @@ export function removeCgroup(path: string): string[] {
 }
 
 function removeTree(dir: string): boolean {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) removeTree(join(dir, entry.name));
-  }
   try {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) removeTree(join(dir, entry.name));
+    }
     rmdirSync(dir);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // Gone already (runc, or another cleanup, removed it in the meantime): that is what was wanted.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 

@@ -37,27 +37,14 @@
 // containers; on SIGINT/SIGTERM this half forwards SIGTERM to it, and in
 // every case destroys the test host afterwards (processes, pod namespaces,
 // mounts, the netns, the temp dir). A watchdog shell does the same if this
-// process is killed without a chance to.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// process is killed without a chance to (bench/lib/test-host-run.ts).
 import { join } from 'node:path';
 import { runCommand } from '../src/agent/network/iproute.ts';
-import { createTestHost, type TestHost } from '../test/support/test-host.ts';
+import { installSignalHandlers } from './lib/cleanup.ts';
 import { repoRoot } from './lib/server.ts';
+import { nodeBenchProblems, runInsideTestHost } from './lib/test-host-run.ts';
 
 const log = (message: string) => process.stderr.write(`bench:pod-startup ${message}\n`);
-/** How long the inside half gets to clean up after SIGTERM before its process group is killed. */
-const INSIDE_CLEANUP_MS = 60_000;
-
-function problems(): string[] {
-  const missing: string[] = [];
-  if (process.getuid?.() !== 0) missing.push('it must run as root (network namespaces, runc, mounts)');
-  for (const tool of ['runc', 'umoci', 'python3', 'ip', 'nsenter']) {
-    if (!(process.env.PATH ?? '').split(':').some((dir) => existsSync(join(dir, tool)))) missing.push(`${tool} is not installed`);
-  }
-  if (!existsSync('/bin/busybox')) missing.push('/bin/busybox (busybox-static) is not installed');
-  return missing;
-}
 
 /** Namespaces the baseline made (`<host>-r<i>`) that a killed run left: their processes killed, then removed. */
 async function sweepBaselineNetns(prefix: string): Promise<void> {
@@ -75,85 +62,23 @@ async function sweepBaselineNetns(prefix: string): Promise<void> {
   }
 }
 
-/**
- * If this process dies without cleaning up (SIGKILL), a detached shell
- * SIGTERMs the inside half (which cleans up), then runs `skiff cleanup` in
- * the test host, removes its namespace and, when nothing is mounted under
- * it any more, its temp dir. It exits by itself once both are gone.
- */
-function startWatchdog(host: TestHost, inside: ChildProcess, dataDir: string): void {
-  for (const value of [host.tempDir, host.name, dataDir]) if (!/^[\w./+-]+$/.test(value)) throw new Error(`unexpected characters in ${value}`);
-  const script = [
-    `B=${process.pid}; C=${inside.pid}`,
-    'while kill -0 "$B" 2>/dev/null; do',
-    '  kill -0 "$C" 2>/dev/null || exit 0',
-    '  sleep 1',
-    'done',
-    `kill -TERM -"$C" 2>/dev/null; i=0; while kill -0 "$C" 2>/dev/null && [ $i -lt ${INSIDE_CLEANUP_MS / 1000} ]; do sleep 1; i=$((i+1)); done`,
-    'kill -KILL -"$C" 2>/dev/null',
-    `nsenter --net=${host.netnsPath} -- ${join(repoRoot, 'bin/skiff')} cleanup --data-dir ${dataDir} >/dev/null 2>&1`,
-    `for p in $(ip netns pids ${host.name} 2>/dev/null); do kill -9 $p; done`,
-    `ip netns delete ${host.name} 2>/dev/null`,
-    `grep -qF ' ${host.tempDir}/' /proc/self/mountinfo || rm -rf -- ${host.tempDir}`,
-  ].join('\n');
-  spawn('/bin/sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
-}
-
 async function main(): Promise<number> {
-  const missing = problems();
+  const missing = nodeBenchProblems(['runc', 'umoci', 'python3', 'ip', 'nsenter']);
   if (missing.length) {
     log(`cannot run: ${missing.join('; ')}`);
     return 2;
   }
-  const host = await createTestHost({ prefix: 'skb-' });
-  const dataDir = join(host.tempDir, 'node');
-  const netnsPrefix = `${host.name}-r`;
-  // destroy() runs these first (last added first): the node's own cleanup inside the test host, then the baseline's leftovers.
-  host.onDestroy(() => sweepBaselineNetns(netnsPrefix));
-  host.onDestroy(async () => {
-    if (!existsSync(dataDir)) return;
-    const result = await host.run([join(repoRoot, 'bin/skiff'), 'cleanup', '--data-dir', dataDir], { timeoutMs: 120_000 });
-    if (result.code !== 0) log(`skiff cleanup in the test host: ${result.stderr.trim()}`);
+  installSignalHandlers(log);
+  const { code } = await runInsideTestHost({
+    prefix: 'skb-',
+    script: join(repoRoot, 'bench/pod-startup/run.ts'),
+    dataDir: (host) => join(host.tempDir, 'node'),
+    env: (host) => ({ BENCH_POD_STARTUP_HOST_DIR: host.tempDir, BENCH_POD_STARTUP_NODE_IP: host.nodeIp, BENCH_POD_STARTUP_NETNS_PREFIX: `${host.name}-r` }),
+    onDestroy: (host) => sweepBaselineNetns(`${host.name}-r`),
+    stdout: 'inherit',
+    log,
   });
-  log(`test host ${host.name} (node ${host.nodeIp}), temp dir ${host.tempDir}`);
-
-  let inside: ChildProcess | undefined;
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) return;
-    signalled = true;
-    log(`${signal}: asking the inside half to clean up`);
-    if (inside?.pid && inside.exitCode === null && inside.signalCode === null) {
-      inside.kill('SIGTERM');
-      setTimeout(() => {
-        try {
-          process.kill(-inside!.pid!, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }, INSIDE_CLEANUP_MS).unref();
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    inside = host.spawn([process.execPath, '--disable-warning=ExperimentalWarning', join(repoRoot, 'bench/pod-startup/run.ts')], {
-      env: { BENCH_POD_STARTUP_HOST_DIR: host.tempDir, BENCH_POD_STARTUP_NODE_IP: host.nodeIp, BENCH_POD_STARTUP_NETNS_PREFIX: netnsPrefix },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    startWatchdog(host, inside, dataDir);
-    const code = await new Promise<number>((resolve) => {
-      inside!.once('error', (error) => {
-        log(`starting the inside half: ${error.message}`);
-        resolve(1);
-      });
-      inside!.once('exit', (c, s) => resolve(c ?? (s ? 128 : 1)));
-    });
-    return signalled ? 130 : code;
-  } finally {
-    await host.destroy().catch((error: unknown) => log(`destroying the test host: ${(error as Error).message}`));
-    log(`test host ${host.name} removed`);
-  }
+  return code;
 }
 
 process.exitCode = await main();

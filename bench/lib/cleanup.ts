@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 
 const children = new Set<ChildProcess>();
 const dirs = new Set<string>();
+const signalHooks = new Set<() => Promise<void>>();
 
 /** Kill `child` (SIGKILL) if the run ends while it is still running. */
 export function trackChild(child: ChildProcess): void {
@@ -31,13 +32,24 @@ export function cleanupSync(): void {
   dirs.clear();
 }
 
-/** On SIGINT/SIGTERM: clean up and exit 130. */
+/**
+ * Asynchronous cleanup a signal must wait for before the process exits (e.g.
+ * destroying a test host); returns the function that removes it again.
+ */
+export function addSignalHook(hook: () => Promise<void>): () => void {
+  signalHooks.add(hook);
+  return () => signalHooks.delete(hook);
+}
+
+/** On SIGINT/SIGTERM: the signal hooks (awaited), then the synchronous cleanup, then exit 130. */
 export function installSignalHandlers(log: (message: string) => void): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log(`${signal}: cleaning up`);
-      cleanupSync();
-      process.exit(130);
+      void Promise.allSettled([...signalHooks].map((hook) => hook())).finally(() => {
+        cleanupSync();
+        process.exit(130);
+      });
     });
   }
 }

@@ -71,6 +71,7 @@ function listen(server: HttpServer | HttpsServer, address: string, port: number)
   });
 }
 
+/** Stop listening and close the server's HTTP connections; resolves once no connection is left. */
 function closeServer(server: HttpServer | HttpsServer): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
@@ -116,8 +117,10 @@ export async function startIngressController(options: IngressControllerOptions):
   const stop = async () => {
     disposeListener();
     informerView?.stop();
-    await Promise.all(servers.map(closeServer));
+    const closed = Promise.all(servers.map(closeServer));
+    // Upgraded connections count for server.close() but not for closeAllConnections(): end them too.
     for (const socket of upgraded) socket.destroy();
+    await closed;
     proxy.close();
   };
 

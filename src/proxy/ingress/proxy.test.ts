@@ -1,12 +1,13 @@
 // The controller's data path against local HTTP servers on 127.0.0.1 that
 // stand in for pod endpoints, routed from a fake cluster view.
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startIngressController, type RunningIngressController } from './controller.ts';
 import { backend, createFakeView, service, slice } from './fake-view.ts';
-import type { IngressLogger } from './proxy.ts';
+import { createIngressProxy, type IngressLogger } from './proxy.ts';
+import { RouteTable } from './routing.ts';
 
 interface Endpoint {
   server: Server;
@@ -214,6 +215,18 @@ describe('ingress proxy', () => {
     }
   });
 
+  it('stop() ends open upgraded connections (which server.close() alone would wait for)', { timeout: 15_000 }, async () => {
+    const extra = await startIngressController({ view, addresses: ['127.0.0.1'], httpPort: 0, httpsPort: 0, logger: quiet });
+    const socket = connect({ host: '127.0.0.1', port: extra.httpPort });
+    let received = '';
+    socket.on('data', (d) => { received += d; });
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write('GET /ws HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    while (!received.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 10));
+    await extra.stop();
+    await closed;
+  });
+
   it('answers 503 until the caches have synced', async () => {
     const unsynced = { ...createFakeView(), hasSynced: () => false };
     const early = await startIngressController({ view: unsynced, addresses: ['127.0.0.1'], httpPort: 0, httpsPort: 0, logger: quiet });
@@ -229,5 +242,29 @@ describe('ingress proxy', () => {
       startIngressController({ view, addresses: ['127.0.0.1'], httpPort: ingress.httpPort, httpsPort: 0, logger: quiet }),
       new RegExp(`cannot listen on 127\\.0\\.0\\.1:${ingress.httpPort} \\(EADDRINUSE\\)`),
     );
+  });
+});
+
+describe('a refused upgrade', () => {
+  it('reads and drops what the client still sends, so the socket closes after the client\'s FIN', { timeout: 15_000 }, async () => {
+    const proxy = createIngressProxy({ view: createFakeView(), routes: () => new RouteTable([]), logger: quiet });
+    const server = createTcpServer({ allowHalfOpen: true });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const serverSide = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const client = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, allowHalfOpen: true });
+    let answer = '';
+    client.on('data', (d) => { answer += d; });
+    const socket = await serverSide;
+    const serverClosed = new Promise((resolve) => socket.once('close', resolve));
+    proxy.handleUpgrade({ headers: { host: 'nowhere.test' }, url: '/' } as IncomingMessage, socket, Buffer.alloc(0), 'http');
+    await new Promise((resolve) => client.once('end', resolve));
+    assert.match(answer, /^HTTP\/1\.1 404 Not Found\r\n/);
+    const finSent = Date.now();
+    client.end('late bytes nobody asked for');
+    await serverClosed;
+    assert.ok(Date.now() - finSent < 2000, 'closed on the FIN, not by the linger timer');
+    client.destroy();
+    proxy.close();
+    await new Promise((resolve) => server.close(resolve));
   });
 });

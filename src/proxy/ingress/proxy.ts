@@ -97,10 +97,22 @@ function sendError(res: ServerResponse, code: number): void {
   res.end(body);
 }
 
-/** An error answer written straight to a socket that asked for an upgrade; the socket is then ended. */
+/** A client that got its error answer gets this long to close its side before the socket is destroyed. */
+const LINGER_MS = 10_000;
+
+/**
+ * An error answer written straight to a socket that asked for an upgrade; the
+ * socket is then ended. What the client still sends is read and dropped: a
+ * socket nobody reads never sees the client's FIN, so it would stay open for
+ * ever (and destroying it with unread input would RST the answer away).
+ */
 function sendRawError(socket: Duplex, code: number): void {
   const body = `${code} ${STATUS_TEXT[code]}\n`;
   socket.end(`HTTP/1.1 ${code} ${STATUS_TEXT[code]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.resume();
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
 }
 
 function hasBody(req: IncomingMessage): boolean {

@@ -13,20 +13,30 @@ import type { IndexHint, KeyValue, Store } from '../../storage/interface.ts';
 export const NODE_NAME_INDEX = 'spec.nodeName';
 export const LABEL_INDEX = 'labels';
 
+/** What the indexes read of a stored object: its labels and, for pods, spec.nodeName. */
 interface Indexed {
-  metadata?: { labels?: Record<string, string> };
-  spec?: { nodeName?: string };
+  labels?: Record<string, string>;
+  nodeName?: string;
 }
 
-/** One parse per stored value, however many indexes read it. */
+/**
+ * One parse per stored value, however many indexes read it. Only the indexed
+ * fields are kept: the cache and its event window hold a KeyValue per object
+ * and per recent event, and keeping the whole parsed object beside its JSON
+ * (a pod with managedFields is ~10 KB parsed) was the largest per-pod cost of
+ * the server's heap.
+ */
 const parsed = new WeakMap<KeyValue, Indexed>();
 function parse(kv: KeyValue): Indexed {
   let value = parsed.get(kv);
   if (!value) {
+    value = {};
     try {
-      value = JSON.parse(kv.value) as Indexed;
+      const object = JSON.parse(kv.value) as { metadata?: { labels?: Record<string, string> }; spec?: { nodeName?: string } };
+      if (object.metadata?.labels) value.labels = object.metadata.labels;
+      if (typeof object.spec?.nodeName === 'string') value.nodeName = object.spec.nodeName;
     } catch {
-      value = {};
+      // unparseable: indexed under nothing
     }
     parsed.set(kv, value);
   }
@@ -35,13 +45,13 @@ function parse(kv: KeyValue): Indexed {
 
 const labelIndexer: Indexer = {
   name: LABEL_INDEX,
-  values: (kv) => Object.entries(parse(kv).metadata?.labels ?? {}).map(([key, value]) => `${key}=${value}`),
+  values: (kv) => Object.entries(parse(kv).labels ?? {}).map(([key, value]) => `${key}=${value}`),
 };
 const nodeNameIndexer: Indexer = {
   name: NODE_NAME_INDEX,
   values: (kv) => {
     // Unscheduled pods are indexed under "" (the scheduler watches spec.nodeName=).
-    return [parse(kv).spec?.nodeName ?? ''];
+    return [parse(kv).nodeName ?? ''];
   },
 };
 

@@ -71,12 +71,11 @@ function listen(server: HttpServer | HttpsServer, address: string, port: number)
   });
 }
 
-/** Stop listening and close the server's HTTP connections; resolves once no connection is left. */
+/** Stop listening; resolves once no connection is left (stop() destroys them). */
 function closeServer(server: HttpServer | HttpsServer): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());
-    server.closeAllConnections();
   });
 }
 
@@ -97,19 +96,20 @@ export async function startIngressController(options: IngressControllerOptions):
   });
   const proxy = createIngressProxy({ view, routes, logger, connectTimeoutMs: options.connectTimeoutMs, readTimeoutMs: options.readTimeoutMs });
 
-  // Upgraded connections leave the HTTP server's bookkeeping: tracked here so stop() ends them.
-  const upgraded = new Set<Duplex>();
+  // Every TCP connection, tracked so stop() ends them all: closeAllConnections() misses
+  // upgraded ones and TLS connections still in their handshake, and server.close() waits for them.
+  const connections = new Set<Duplex>();
   const servers: (HttpServer | HttpsServer)[] = [];
   const makeServer = (scheme: 'http' | 'https') => {
     const server = scheme === 'http'
       ? createHttpServer()
       : createHttpsServer({ ...defaultCertificate, SNICallback: sni.callback });
-    server.on('request', (req, res) => proxy.handleRequest(req, res, scheme));
-    server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-      upgraded.add(socket);
-      socket.once('close', () => upgraded.delete(socket));
-      proxy.handleUpgrade(req, socket, head, scheme);
+    server.on('connection', (socket: Duplex) => {
+      connections.add(socket);
+      socket.once('close', () => connections.delete(socket));
     });
+    server.on('request', (req, res) => proxy.handleRequest(req, res, scheme));
+    server.on('upgrade', (req, socket: Duplex, head: Buffer) => proxy.handleUpgrade(req, socket, head, scheme));
     servers.push(server);
     return server;
   };
@@ -118,8 +118,7 @@ export async function startIngressController(options: IngressControllerOptions):
     disposeListener();
     informerView?.stop();
     const closed = Promise.all(servers.map(closeServer));
-    // Upgraded connections count for server.close() but not for closeAllConnections(): end them too.
-    for (const socket of upgraded) socket.destroy();
+    for (const socket of connections) socket.destroy();
     await closed;
     proxy.close();
   };

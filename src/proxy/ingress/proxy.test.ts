@@ -215,8 +215,12 @@ describe('ingress proxy', () => {
     }
   });
 
-  it('stop() ends open upgraded connections (which server.close() alone would wait for)', { timeout: 15_000 }, async () => {
+  it('stop() ends open upgraded connections and TLS connections mid-handshake (which server.close() alone would wait for)', { timeout: 15_000 }, async () => {
     const extra = await startIngressController({ view, addresses: ['127.0.0.1'], httpPort: 0, httpsPort: 0, logger: quiet });
+    const silentTls = connect({ host: '127.0.0.1', port: extra.httpsPort });
+    const silentTlsClosed = new Promise((resolve) => silentTls.on('close', resolve));
+    silentTls.on('error', () => {});
+    await new Promise((resolve) => silentTls.once('connect', resolve));
     const socket = connect({ host: '127.0.0.1', port: extra.httpPort });
     let received = '';
     socket.on('data', (d) => { received += d; });
@@ -225,6 +229,7 @@ describe('ingress proxy', () => {
     while (!received.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 10));
     await extra.stop();
     await closed;
+    await silentTlsClosed;
   });
 
   it('answers 503 until the caches have synced', async () => {

@@ -54,6 +54,15 @@ function app(name: string, image: string, replicas: number, files: { key: string
   ];
 }
 
+/** An "echo" protocol behind an HTTP Upgrade, served by `nc -ll -e` (one shell per connection). */
+const UPGRADE_ECHO = [
+  '#!/bin/sh',
+  'while read -r line; do [ -z "$(printf %s "$line" | tr -d "\\r")" ] && break; done',
+  'printf "HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n"',
+  'while read -r line; do echo "echo: $line"; done',
+  'echo bye',
+].join('\n') + '\n';
+
 interface Answer { status: number; body: string; cn?: string; error?: string }
 
 /** One HTTP(S) request from inside the test host: status, body, and the certificate's CN for HTTPS. */
@@ -149,7 +158,62 @@ describe('the ingress controller of a real node', { skip: isRoot ? false : 'need
     await c.k(['scale', 'deployment/ing-blog', '--replicas=1']);
     await c.waitFor('the blog back', async () => (await fetchInHost(c, { host: 'blog.test', path: '/blog/' })).status === 200, { timeoutMs: 120_000 });
   });
+
+  it('passes an Upgrade through to a pod, both ways, with the last bytes after a half-close', { timeout: 300_000 }, async () => {
+    const c = cluster();
+    const labels = { app: 'ing-ws' };
+    await c.apply({
+      apiVersion: 'v1', kind: 'List', items: [
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ing-ws' }, data: { 'echo.sh': UPGRADE_ECHO } },
+        {
+          apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'ing-ws', labels },
+          spec: {
+            replicas: 1, selector: { matchLabels: labels },
+            template: {
+              metadata: { labels },
+              spec: {
+                terminationGracePeriodSeconds: 1,
+                containers: [{ name: 'ws', image: c.image, command: ['nc', '-ll', '-p', '8080', '-e', '/ws/echo.sh'], volumeMounts: [{ name: 'ws', mountPath: '/ws' }] }],
+                volumes: [{ name: 'ws', configMap: { name: 'ing-ws', defaultMode: 0o755 } }],
+              },
+            },
+          },
+        },
+        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ing-ws', labels }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
+        {
+          apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'ing-ws' },
+          spec: { ingressClassName: 'skiff', rules: [{ host: 'ws.test', http: { paths: [{ path: '/ws', pathType: 'Exact', backend: { service: { name: 'ing-ws', port: { number: 80 } } } }] } }] },
+        },
+      ],
+    });
+    await c.k(['rollout', 'status', 'deployment/ing-ws', '--timeout=180s'], { timeoutMs: 190_000 });
+    const text = await c.waitFor('the upgraded echo', async () => {
+      const t = await upgradeInHost(c, 'ws.test');
+      return t.startsWith('HTTP/1.1 101') && t;
+    }, { timeoutMs: 60_000 });
+    assert.match(text, /^HTTP\/1\.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\necho: hello\nbye\n$/);
+  });
 });
+
+/** An Upgrade request through the ingress from inside the test host: sends `hello`, half-closes after the echo, returns all it read. */
+async function upgradeInHost(c: NodeCluster, host: string): Promise<string> {
+  const script = `
+    const o = JSON.parse(process.argv[1]);
+    const socket = (await import('node:net')).connect({ host: o.address, port: o.port });
+    let text = '', sent = false, ended = false;
+    const timer = setTimeout(() => socket.destroy(), 10000);
+    socket.on('data', (d) => {
+      text += d;
+      if (!sent && text.includes('\\r\\n\\r\\n')) { sent = true; socket.write('hello\\n'); }
+      if (!ended && text.includes('echo: hello')) { ended = true; socket.end(); }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => { clearTimeout(timer); console.log(JSON.stringify(text)); });
+    socket.write('GET /ws HTTP/1.1\\r\\nHost: ' + o.host + '\\r\\nConnection: Upgrade\\r\\nUpgrade: echo\\r\\n\\r\\n');`;
+  const r = await c.host.run([process.execPath, '--input-type=module', '-e', script, JSON.stringify({ address: c.host.nodeIp, port: HTTP_PORT, host })], { timeoutMs: 20_000 });
+  if (r.code !== 0) throw new Error(`upgrade request in the test host failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
 
 describe('an ingress port already in use', { skip: isRoot ? false : 'needs root (netns, runc)' }, () => {
   let host: TestHost | undefined;

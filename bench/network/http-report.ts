@@ -15,6 +15,10 @@ interface Pooled {
   rps: number;
   p50: number;
   p99: number;
+  p999: number;
+  max: number;
+  /** Requests that took ≥ 1 s (a SYN retransmission's timeout): stalls, not slowness. */
+  overOneSecond: number;
   requests: number;
   errors: number;
 }
@@ -24,6 +28,7 @@ function pool(results: HttpLoadResult[]): Pooled {
   const seconds = results.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000;
   return {
     rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99),
+    p999: percentile(latencies, 99.9), max: latencies.reduce((a, b) => Math.max(a, b), 0), overOneSecond: latencies.filter((ms) => ms >= 1000).length,
     requests: latencies.length, errors: results.reduce((sum, r) => sum + r.errors, 0),
   };
 }
@@ -36,7 +41,8 @@ export function httpLines(results: Record<PathName, HttpLoadResult[]>, options: 
     const p = pool(results[name]);
     const line = {
       bench: 'network', case: CASE[name], metric: 'requests_per_second', value: round(p.rps), unit: '1/s',
-      p50_ms: round(p.p50), p99_ms: round(p.p99), requests: p.requests, errors: p.errors, ...common,
+      p50_ms: round(p.p50), p99_ms: round(p.p99), p999_ms: round(p.p999), max_ms: round(p.max),
+      requests: p.requests, over_1s: p.overOneSecond, errors: p.errors, ...common,
     };
     if (name === 'direct') return line;
     const vsDirect = { direct_value: round(direct.rps), direct_p99_ms: round(direct.p99), p99_ratio: round(p.p99 / direct.p99) };

@@ -68,6 +68,20 @@ export interface Informer<T extends KubeObject> {
   lastSyncResourceVersion(): string;
 }
 
+/**
+ * A `transform` that drops metadata.managedFields (what controller-runtime's
+ * TransformStripManagedFields does for controller caches): no controller or
+ * the scheduler reads them, a write without them keeps the stored ones (the
+ * API server starts from those), and they are over half of a parsed pod — so
+ * every pod informer holding them cost ~6 KB more per pod.
+ */
+export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  if (!obj.metadata || !Object.hasOwn(obj.metadata, 'managedFields')) return obj;
+  // A new metadata object rather than `delete`, which would leave V8 a slower, larger dictionary-mode object.
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
 /** A watch that lived this long was healthy: its end resets the failure count. */
 const HEALTHY_WATCH_MS = 10_000;
 

@@ -4,7 +4,7 @@
 // is pipelined (the next pod's cycle runs while earlier bindings are in
 // flight); the cache assumes a pod on its node so later cycles see it.
 import { createEventRecorder, type EventRecorder } from '../client/events.ts';
-import { createInformer, type Informer } from '../client/informer.ts';
+import { createInformer, withoutManagedFields, type Informer } from '../client/informer.ts';
 import { resources, type ApiClient, type KubeObject } from '../client/interface.ts';
 import { SchedulerCache } from './cache/cache.ts';
 import { defaultSchedulerConfiguration, type SchedulerConfiguration } from './config.ts';
@@ -93,8 +93,9 @@ class Scheduler implements RunningScheduler {
     // Upstream requires one QueueSort for all profiles; the first profile's decides.
     this.queue = new SchedulingQueue<PodInfo>({ less: (a, b) => first.less(a, b) });
     this.recorder = createEventRecorder({ client: this.client, component: 'default-scheduler' });
-    this.pods = createInformer<Pod & KubeObject>({ client: this.client, ref: resources.pods });
-    const nodes = createInformer<Node & KubeObject>({ client: this.client, ref: resources.nodes });
+    // The scheduler never reads managedFields: its caches of every pod and node are half the size without them.
+    this.pods = createInformer<Pod & KubeObject>({ client: this.client, ref: resources.pods, transform: withoutManagedFields });
+    const nodes = createInformer<Node & KubeObject>({ client: this.client, ref: resources.nodes, transform: withoutManagedFields });
     const namespaces = createInformer({ client: this.client, ref: resources.namespaces });
     this.informers.push(this.pods as Informer<KubeObject>, nodes as Informer<KubeObject>, namespaces);
 

@@ -6,6 +6,7 @@
 // finish a deletion (delete with grace 0, as a kubelet does once containers
 // are gone). Level-triggered: after a restart or a 410 the relist replays
 // everything, and the same pod always leads to the same step.
+import { withoutManagedFields } from '../../client/informer.ts';
 import { ApiStatusError, isConflict, isNotFound, resources, type ApiClient, type KubeObject, type WatchStream } from '../../client/interface.ts';
 import { parseCidr, PodIpPool } from './ipam.ts';
 import { KeyedQueue, type Limiter } from './limiter.ts';
@@ -225,7 +226,9 @@ export class PodSimulator {
   }
 
   /** Take in the newest copy of a pod and queue it. */
-  private upsert(pod: KubeObject): void {
+  private upsert(received: KubeObject): void {
+    // The cache holds every pod of every hollow node: without managedFields (never read here) a pod is half the size.
+    const pod = withoutManagedFields(received);
     const key = keyOf(pod);
     const cached = this.cache.get(key);
     if (cached && cached.metadata.uid !== pod.metadata.uid) this.forget(cached);
@@ -335,7 +338,7 @@ export class PodSimulator {
       this.started.add(uid);
       this.stats.started++;
       // The watch brings the same object; taking it now saves a round of stale decisions.
-      if (this.cache.get(key) === pod) this.cache.set(key, updated);
+      if (this.cache.get(key) === pod) this.cache.set(key, withoutManagedFields(updated));
     } catch (error) {
       if (isNotFound(error)) {
         this.forget(pod);

@@ -82,6 +82,7 @@ describe('ingress proxy', () => {
           { path: '/down', pathType: 'Prefix', backend: backend('down', 80) },
           { path: '/broken', pathType: 'Prefix', backend: backend('broken', 80) },
           { path: '/missing', pathType: 'Prefix', backend: backend('nosuch', 80) },
+          { path: '/flaky', pathType: 'Prefix', backend: backend('flaky', 80) },
         ] } },
       ] } },
       { metadata: { name: 'other-class', namespace: 'web' }, spec: { ingressClassName: 'nginx', rules: [{ host: 'nginx.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: backend('front', 'http') }] } }] } },
@@ -91,6 +92,7 @@ describe('ingress proxy', () => {
       service('web', 'api', [{ port: 8000 }]),
       service('web', 'down', [{ port: 80 }]),
       service('web', 'broken', [{ port: 80 }]),
+      service('web', 'flaky', [{ port: 80 }]),
     );
     view.objects.slices.push(
       slice('web', 'front', [{ name: 'http', port: a.port }], [['127.0.0.1', true]]),
@@ -98,6 +100,8 @@ describe('ingress proxy', () => {
       slice('web', 'api', [{ port: c.port }], [['127.0.0.1', true]], 'c'),
       slice('web', 'down', [{ port: a.port }], [['127.0.0.1', false]]),
       slice('web', 'broken', [{ port: refusedPort }], [['127.0.0.1', true]]),
+      slice('web', 'flaky', [{ port: refusedPort }], [['127.0.0.1', true]], 'dead'),
+      slice('web', 'flaky', [{ port: a.port }], [['127.0.0.1', true]], 'alive'),
     );
     ingress = await startIngressController({ view, addresses: ['127.0.0.1'], httpPort: 0, httpsPort: 0, logger: quiet });
   });
@@ -149,6 +153,13 @@ describe('ingress proxy', () => {
     assert.equal(broken.status, 502);
     assert.equal(broken.body, '502 Bad Gateway\n');
     assert.ok(quiet.lines.some((l) => l.includes('502') && l.includes(String(refusedPort))), 'the failure is logged');
+  });
+
+  it('retries a request without body on the next endpoint when one refuses; a request with body is not retried', async () => {
+    for (let i = 0; i < 4; i++) assert.equal((await get(ingress.httpPort, 'shop.test', `/flaky/${i}`)).status, 200);
+    const posts = [];
+    for (let i = 0; i < 2; i++) posts.push((await get(ingress.httpPort, 'shop.test', '/flaky/post', { method: 'POST', body: 'x' })).status);
+    assert.deepEqual(posts.sort(), [200, 502], 'round-robin sends one POST to the refusing endpoint, and it is answered 502');
   });
 
   it('reuses keep-alive connections to endpoints', async () => {

@@ -119,6 +119,22 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
+/** At most this many retries per request (ingress-nginx's proxy-next-upstream-tries 3: one try and two more). */
+const MAX_RETRIES = 2;
+
+/** One client request across its tries. */
+interface Attempt {
+  req: IncomingMessage;
+  res: ServerResponse;
+  scheme: string;
+  backend: string;
+  endpoints: EndpointAddress[];
+  /** `host:port` of endpoints tried. */
+  tried: Set<string>;
+  retries: number;
+  retriedReused: boolean;
+}
+
 class Throttle {
   private readonly last = new Map<string, number>();
   /** True at most once per `everyMs` for a key. */
@@ -144,8 +160,8 @@ export function createIngressProxy(options: IngressProxyOptions): IngressProxy {
     if (throttle.allow(key)) logger.warn(message);
   };
 
-  /** The endpoint for a request, or the status to answer instead. */
-  function pickEndpoint(req: IncomingMessage): { endpoint: EndpointAddress; backend: string } | { status: 404 | 503 } {
+  /** The endpoint for a request (and the backend's others, for retries), or the status to answer instead. */
+  function pickEndpoint(req: IncomingMessage): { endpoint: EndpointAddress; backend: string; endpoints: EndpointAddress[] } | { status: 404 | 503 } {
     // Before the caches hold their first lists, a 404 would be a lie: the rule may exist.
     if (!view.hasSynced()) return { status: 503 };
     const match = options.routes().match(req.headers.host, req.url ?? '/');
@@ -155,20 +171,40 @@ export function createIngressProxy(options: IngressProxyOptions): IngressProxy {
       warn(`503 ${resolved.reason}`, `ingress ${match.ingress}: 503 for ${req.headers.host ?? ''}${req.url}: ${resolved.reason}`);
       return { status: 503 };
     }
-    return { endpoint: roundRobin.pick(resolved.key, resolved.endpoints), backend: resolved.key };
+    return { endpoint: roundRobin.pick(resolved.key, resolved.endpoints), backend: resolved.key, endpoints: resolved.endpoints };
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, scheme: string, endpoint: EndpointAddress, backend: string, retried: boolean): void {
+  /** The next endpoint not tried yet, in round-robin order from the failed one. */
+  function nextUntried(attempt: Attempt, failed: EndpointAddress): EndpointAddress | undefined {
+    const { endpoints, tried } = attempt;
+    const start = endpoints.findIndex((e) => e.host === failed.host && e.port === failed.port);
+    for (let i = 1; i <= endpoints.length; i++) {
+      const candidate = endpoints[(start + i) % endpoints.length]!;
+      if (!tried.has(`${candidate.host}:${candidate.port}`)) return candidate;
+    }
+    return undefined;
+  }
+
+  function forward(attempt: Attempt, endpoint: EndpointAddress): void {
+    const { req, res, scheme, backend } = attempt;
+    attempt.tried.add(`${endpoint.host}:${endpoint.port}`);
     const upstream = httpRequest({
       host: endpoint.host, port: endpoint.port, method: req.method, path: req.url, agent, timeout: readTimeoutMs,
       headers: forwardedHeaders(req, scheme, false).flat(),
     });
     upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('read timeout'), { code: 'ETIMEDOUT' })));
     let connectTimer: NodeJS.Timeout | undefined;
+    let connected = false;
     upstream.on('socket', (socket: Socket) => {
-      if (!socket.connecting) return;
+      if (!socket.connecting) {
+        connected = true;
+        return;
+      }
       connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(connectTimer));
+      socket.once('connect', () => {
+        connected = true;
+        clearTimeout(connectTimer);
+      });
     });
     upstream.on('response', (answer) => {
       clearTimeout(connectTimer);
@@ -182,21 +218,35 @@ export function createIngressProxy(options: IngressProxyOptions): IngressProxy {
         res.destroy();
         return;
       }
-      // A pooled connection the endpoint closed while idle: try once more on a fresh one,
-      // when nothing of the request (no body) can have been consumed.
-      if (upstream.reusedSocket && !retried && !hasBody(req) && ['ECONNRESET', 'EPIPE'].includes(error.code ?? '')) {
-        forward(req, res, scheme, endpoint, backend, true);
-        return;
+      // Retries only for requests without body: nothing of them can have been consumed.
+      if (!hasBody(req) && attempt.retries < MAX_RETRIES) {
+        // A pooled connection the endpoint closed while idle: once more on a fresh one.
+        if (upstream.reusedSocket && !attempt.retriedReused && ['ECONNRESET', 'EPIPE'].includes(error.code ?? '')) {
+          attempt.retriedReused = true;
+          attempt.retries++;
+          forward(attempt, endpoint);
+          return;
+        }
+        // No connection at all (a pod gone before its endpoint left the slice): the next
+        // endpoint, as ingress-nginx's proxy_next_upstream does for errors and timeouts.
+        const next = connected ? undefined : nextUntried(attempt, endpoint);
+        if (next) {
+          attempt.retries++;
+          forward(attempt, next);
+          return;
+        }
       }
       const status = error.code === 'ETIMEDOUT' ? 504 : 502;
       warn(`${status} ${backend} ${endpoint.host}:${endpoint.port}`, `ingress: ${status} for ${req.headers.host ?? ''}${req.url}: endpoint ${endpoint.host}:${endpoint.port} of ${backend}: ${error.message}`);
       sendError(res, status);
     });
     // The client went away before the answer was complete: stop the endpoint's work too.
-    res.on('close', () => {
+    const onClose = () => {
       if (!res.writableFinished) upstream.destroy();
-    });
-    if (retried) upstream.end();
+    };
+    res.once('close', onClose);
+    upstream.once('close', () => res.off('close', onClose));
+    if (attempt.retries > 0) upstream.end();
     else req.pipe(upstream);
   }
 
@@ -208,7 +258,7 @@ export function createIngressProxy(options: IngressProxyOptions): IngressProxy {
         sendError(res, picked.status);
         return;
       }
-      forward(req, res, scheme, picked.endpoint, picked.backend, false);
+      forward({ req, res, scheme, backend: picked.backend, endpoints: picked.endpoints, tried: new Set(), retries: 0, retriedReused: false }, picked.endpoint);
     },
 
     handleUpgrade(req, socket, head, scheme) {

@@ -7,7 +7,8 @@
 // (and no default backend) matches, 503 when the backend Service is missing
 // or has no ready endpoint, 502 when the connection to the endpoint fails,
 // 504 when it cannot be made within the connect timeout or the endpoint
-// stays silent longer than the read timeout.
+// stays silent longer than the read timeout (each after the retries a
+// request without body gets: the next endpoint when none could be connected).
 //
 // Forwarded headers: X-Forwarded-For / X-Real-IP are the client's address,
 // X-Forwarded-Proto / -Host / -Port what the client used. Values a client

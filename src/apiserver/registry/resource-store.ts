@@ -10,6 +10,7 @@ import {
 import type { KubeObject, ObjectMeta } from '../../api/object.ts';
 import { builtinKinds, type ResourceInfo } from '../../api/registry.ts';
 import { ApiError, errors, type StatusCause } from '../errors.ts';
+import { RecentCache } from './recent-cache.ts';
 
 export type { KubeObject, ObjectMeta } from '../../api/object.ts';
 
@@ -64,10 +65,19 @@ const nowIso = () => {
   return lastIso;
 };
 const PAGE_FETCH = 500;
+/** Enough for every watcher of a busy type to read an event while it is cached, however they interleave. */
+const RECENT_EVENT_VIEWS = 2048;
 
 export class ResourceStore {
   readonly store: Store;
-  private readonly eventViews = new WeakMap<WatchEvent, EventView>();
+  /**
+   * Decoded events shared by the watchers that read them. Only recent ones:
+   * keyed weakly by the event, a view lived as long as the watch cache's
+   * window held the event (up to 10 000 per type), and with it the decoded
+   * object and its serialized JSON line — the largest part of the server's
+   * heap while pods were being created. A watcher far behind decodes again.
+   */
+  private readonly eventViews = new RecentCache<WatchEvent, EventView>(RECENT_EVENT_VIEWS);
   constructor(store: Store) {
     this.store = store;
   }

@@ -48,6 +48,18 @@ interface Entry {
 const NO_KEYS: readonly string[] = Object.freeze([]);
 const indexKey = (name: string, value: string) => `${name}\0${value}`;
 
+/**
+ * The event with its prevKv replaced by the cached KeyValue of the same key
+ * and revision (the same content): the backend sends its own copy of the old
+ * value, and the window holding both copies kept every version of an object
+ * twice — the previous event's kv and the next one's prevKv.
+ */
+function sharePrevious(event: WatchEvent, cached: KeyValue | undefined): WatchEvent {
+  const prevKv = event.prevKv;
+  if (!prevKv || !cached || prevKv === cached || cached.modRevision !== prevKv.modRevision || cached.key !== prevKv.key) return event;
+  return { ...event, prevKv: cached };
+}
+
 export class ResourceCache {
   readonly prefix: string;
   readonly #o: ResourceCacheOptions;
@@ -117,14 +129,15 @@ export class ResourceCache {
     for (const event of pending) this.apply(event);
   }
 
-  apply(event: WatchEvent): void {
+  apply(received: WatchEvent): void {
     if (!this.#ready) {
-      this.#pending.push(event);
+      this.#pending.push(received);
       return;
     }
-    if (event.revision <= this.#loadedAt) return;
-    const key = event.kv.key;
+    if (received.revision <= this.#loadedAt) return;
+    const key = received.kv.key;
     const previous = this.#objects.get(key);
+    const event = sharePrevious(received, previous?.kv);
     let current: Entry | undefined;
     if (event.type === 'delete') {
       if (previous) {

@@ -8,7 +8,8 @@
 // build the model, render the whole desired table, then apply —
 //   ColdSync     the table does not exist yet (a node joining a cluster): all of it
 //   FullResync   the whole table replaced over an existing one (after a failure)
-//   OneChange    one Service added to N existing ones: only the difference (delta.ts)
+//   OneChange    one Service added to N existing ones, as the proxy does it (incremental.ts):
+//                only the new service rendered, only the difference applied (delta.ts)
 // Baseline "kube-proxy nftables mode sync (published)": kubernetes/kubernetes
 // PR #126013 measured ~141 ms to program one new Service with 10k existing
 // (2 endpoints each, kind cluster, partial sync). No published figure for 1k
@@ -24,6 +25,7 @@ import { buildModel, type EndpointSlice, type Service } from '../src/proxy/servi
 import { renderDelta } from '../src/proxy/service/delta.ts';
 import { commandNftRunner, type NftRunner } from '../src/proxy/service/nft.ts';
 import { renderRuleset, type RulesetState } from '../src/proxy/service/render.ts';
+import { IncrementalRenderer } from '../src/proxy/service/incremental.ts';
 
 const DEADLINE = new Deadline(envNumber('BENCH_TIMEOUT_S', 600));
 const REPEATS = envNumber('BENCH_PROXY_REPEATS', 3);
@@ -34,14 +36,17 @@ const PUBLISHED_ONE_CHANGE_10K_MS = 141;
 
 const octets = (i: number) => `${(i >> 8) & 255}.${i & 255}`;
 
+const RENDER_OPTIONS = { nodeIps: ['192.0.2.10'], clusterCidr: '10.42.0.0/16' };
+
+/** Services and their slices as informers hold them (a resourceVersion each: unchanged objects keep theirs). */
 function cluster(services: number): { services: Service[]; slices: EndpointSlice[] } {
   const svcs: Service[] = [];
   const slices: EndpointSlice[] = [];
   for (let i = 0; i < services; i++) {
     const name = `svc-${i}`;
-    svcs.push({ metadata: { name, namespace: 'bench' }, spec: { clusterIP: `10.43.${octets(i)}`, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
+    svcs.push({ metadata: { name, namespace: 'bench', resourceVersion: String(2 * i + 1) }, spec: { clusterIP: `10.43.${octets(i)}`, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
     slices.push({
-      metadata: { name: `${name}-1`, namespace: 'bench', labels: { 'kubernetes.io/service-name': name } },
+      metadata: { name: `${name}-1`, namespace: 'bench', resourceVersion: String(2 * i + 2), labels: { 'kubernetes.io/service-name': name } },
       addressType: 'IPv4',
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
       endpoints: [0, 1].map((e) => ({ addresses: [`10.42.${(i >> 7) & 255}.${((i & 127) << 1) + e}`], conditions: { ready: true }, nodeName: e === 0 ? 'bench-node' : 'other' })),
@@ -59,11 +64,23 @@ function median(values: number[]): number {
 async function timedSync(nft: NftRunner, data: { services: Service[]; slices: EndpointSlice[] }, applied?: RulesetState) {
   const started = performance.now();
   const model = buildModel({ services: data.services, slices: data.slices, nodeName: 'bench-node' });
-  const ruleset = renderRuleset(model, { nodeIps: ['192.0.2.10'], clusterCidr: '10.42.0.0/16' });
+  const ruleset = renderRuleset(model, RENDER_OPTIONS);
   const input = (applied && renderDelta(applied, ruleset.state)) ?? ruleset.text;
   const rendered = performance.now();
   await nft(['-f', '-'], input);
   const done = performance.now();
+  return { renderMs: rendered - started, applyMs: done - rendered, totalMs: done - started, ruleset, bytes: Buffer.byteLength(input) };
+}
+
+/** A partial sync as the proxy does it: `renderer` holds the table of the last sync; only what changed is rendered. */
+async function timedIncrementalSync(nft: NftRunner, data: { services: Service[]; slices: EndpointSlice[] }, renderer: IncrementalRenderer) {
+  const started = performance.now();
+  const update = renderer.update(data.services, data.slices);
+  const input = update.delta() ?? update.fullText();
+  const rendered = performance.now();
+  await nft(['-f', '-'], input);
+  const done = performance.now();
+  const ruleset = { rules: update.rules, chains: update.chains, elements: update.elements };
   return { renderMs: rendered - started, applyMs: done - rendered, totalMs: done - started, ruleset, bytes: Buffer.byteLength(input) };
 }
 
@@ -72,20 +89,23 @@ async function measure(host: TestHost, nft: NftRunner, size: number): Promise<ob
   const plusOne = cluster(size + 1);
   const cold: Awaited<ReturnType<typeof timedSync>>[] = [];
   const full: Awaited<ReturnType<typeof timedSync>>[] = [];
-  const change: Awaited<ReturnType<typeof timedSync>>[] = [];
+  const change: Awaited<ReturnType<typeof timedIncrementalSync>>[] = [];
   for (let r = 0; r < REPEATS; r++) {
     DEADLINE.check(`${size} services, repeat ${r + 1}`);
     await host.run(['nft', 'delete', 'table', 'ip', 'skiff']); // absent on the first round: that is fine
     cold.push(await timedSync(nft, data));
     full.push(await timedSync(nft, data));
-    change.push(await timedSync(nft, plusOne, full.at(-1)!.ruleset.state));
+    // The renderer as the proxy holds it after syncing `data` (untimed: that was the previous sync).
+    const renderer = new IncrementalRenderer({ ...RENDER_OPTIONS, nodeName: 'bench-node' });
+    renderer.update(data.services, data.slices);
+    change.push(await timedIncrementalSync(nft, plusOne, renderer));
     log(`${size} services: cold ${Math.round(cold.at(-1)!.totalMs)} ms, full resync ${Math.round(full.at(-1)!.totalMs)} ms, one change ${Math.round(change.at(-1)!.totalMs)} ms`);
   }
   const listed = await host.run(['nft', 'list', 'map', 'ip', 'skiff', 'service-ips'], { timeoutMs: 120_000 });
   if (listed.code !== 0 || (listed.stdout.match(/ : goto service-/g) ?? []).length !== size + 1) {
     throw new Error(`the applied table does not hold ${size + 1} services: ${listed.stderr}`);
   }
-  const line = (kind: string, runs: typeof cold, baseline: number | null) => {
+  const line = (kind: string, runs: typeof change, baseline: number | null) => {
     const total = median(runs.map((x) => x.totalMs));
     const { rules, chains, elements } = runs[0]!.ruleset;
     return {

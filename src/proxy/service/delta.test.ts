@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { renderDelta } from './delta.ts';
 import { buildModel, type EndpointSlice, type Service } from './model.ts';
 import { renderRuleset } from './render.ts';
+import { normalizeNftJson as normalize } from './nft-testing.ts';
 
 const svc = (name: string, ip: string, extra: Service['spec'] = {}): Service => ({
   metadata: { name, namespace: 'default' }, spec: { clusterIP: ip, ports: [{ port: 80 }], ...extra },
@@ -88,25 +89,3 @@ describe('renderDelta', () => {
     }
   });
 });
-
-/** `nft -j list table` without handles, rule order kept per chain, everything else sorted. */
-function normalize(json: string): string[] {
-  const items = (JSON.parse(json).nftables as Record<string, any>[]).filter((item) => !item.metainfo);
-  const strip = (value: any): any => {
-    if (Array.isArray(value)) return value.map(strip);
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'handle').map(([k, v]) => [k, k === 'elem' && Array.isArray(v) ? strip(v).map((e: unknown) => JSON.stringify(e)).sort() : strip(v)]));
-    }
-    return value;
-  };
-  const perChain = new Map<string, number>();
-  return items.map((item) => {
-    const clean = strip(item);
-    if (clean.rule) {
-      const n = perChain.get(clean.rule.chain) ?? 0;
-      perChain.set(clean.rule.chain, n + 1);
-      return `rule ${clean.rule.chain} #${n} ${JSON.stringify(clean.rule.expr)}`;
-    }
-    return JSON.stringify(clean);
-  }).sort();
-}

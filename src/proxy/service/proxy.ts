@@ -1,10 +1,11 @@
 // The service proxy (kube-proxy, nftables mode) of one node: informers on
 // Services and EndpointSlices; every change schedules a sync that renders the
-// whole desired `ip <table>` table (model.ts → render.ts) and applies it in one
-// `nft -f -` transaction, so a packet always sees either the old rules or the
-// new ones, and no other table is ever touched. The first sync (and any after
-// a failure) replaces the table whole; later ones apply only the difference
-// from the table applied last (delta.ts), so a change costs what it touches.
+// desired `ip <table>` table (model.ts → render.ts, re-rendering only the
+// services that changed: incremental.ts) and applies it in one `nft -f -`
+// transaction, so a packet always sees either the old rules or the new ones,
+// and no other table is ever touched. The first sync (and any after a failure)
+// replaces the table whole; later ones apply only the difference from the
+// table applied last (delta.ts), so a change costs what it touches.
 //
 // Syncs are debounced (a burst of changes is one sync, at most `debounceMs`
 // after the first) and spaced by `minSyncIntervalMs`; a failed apply is
@@ -13,10 +14,10 @@
 // upstream's): `skiff cleanup` removes them.
 import { createInformer, type Informer } from '../../client/informer.ts';
 import type { ApiClient } from '../../client/interface.ts';
-import { buildModel, type EndpointSlice, type Service, type ServicePortModel } from './model.ts';
+import type { EndpointSlice, Service, ServicePortModel } from './model.ts';
 import { defaultNftRunner, type NftRunner } from './nft.ts';
-import { renderDelta } from './delta.ts';
-import { DEFAULT_TABLE, renderRuleset, type RulesetState } from './render.ts';
+import { IncrementalRenderer } from './incremental.ts';
+import { DEFAULT_TABLE } from './render.ts';
 import { findConntrack, staleUdpFlows, type ConntrackRunner } from './conntrack.ts';
 
 export interface ServiceProxyLogger {
@@ -104,9 +105,13 @@ class NftServiceProxy implements ServiceProxy {
   private ready = false;
   private failures = 0;
   private lastStart = 0;
-  /** The table as applied last (undefined: unknown, so the next sync replaces it whole). */
-  private appliedState: RulesetState | undefined;
-  private appliedModel: ServicePortModel[] = [];
+  /** The desired table, re-rendered per changed service. */
+  private readonly renderer: IncrementalRenderer;
+  /** The table in the kernel is not known to be the one rendered last: the next sync replaces it whole. */
+  private needFull = true;
+  /** Ports of services changed since the last applied sync, as they were applied (stale UDP flows), by id. */
+  private pendingBefore = new Map<string, ServicePortModel>();
+  private pendingAfter = new Map<string, ServicePortModel | undefined>();
   private stats: SyncStats | undefined;
   private count = 0;
   /** Resolved on first need (undefined: not looked for yet; null: none). */
@@ -117,6 +122,7 @@ class NftServiceProxy implements ServiceProxy {
     this.nft = options.nft ?? defaultNftRunner;
     this.log = options.logger ?? consoleLogger;
     this.table = options.tableName ?? DEFAULT_TABLE;
+    this.renderer = new IncrementalRenderer({ tableName: this.table, nodeIps: options.nodeIps, clusterCidr: options.clusterCidr, nodeName: options.nodeName });
     const logger = { warn: (m: string) => this.log.warn(m) };
     this.services = createInformer<Service>({ client: options.client, logger, ref: { group: '', version: 'v1', resource: 'services' } });
     this.slices = createInformer<EndpointSlice>({ client: options.client, logger, ref: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' } });
@@ -193,16 +199,18 @@ class NftServiceProxy implements ServiceProxy {
     this.lastStart = Date.now();
     const started = performance.now();
     let applyMs = 0;
-    const model = buildModel({ services: this.services.lister.list(), slices: this.slices.lister.list(), nodeName: this.o.nodeName });
-    const ruleset = renderRuleset(model, { tableName: this.table, nodeIps: this.o.nodeIps, clusterCidr: this.o.clusterCidr });
-    for (const conflict of ruleset.conflicts) this.log.warn(`two services claim ${conflict}; the first keeps it`);
-    // Against what was applied last: only the difference (one transaction as well); the whole table after
-    // a failure, when the table vanished, or when the node's addresses changed.
-    const delta = this.appliedState ? renderDelta(this.appliedState, ruleset.state) : undefined;
-    const input = delta ?? ruleset.text;
+    const update = this.renderer.update(this.services.lister.list(), this.slices.lister.list());
+    for (const conflict of update.conflicts) this.log.warn(`two services claim ${conflict}; the first keeps it`);
+    for (const port of update.before) if (!this.pendingBefore.has(port.id)) this.pendingBefore.set(port.id, port);
+    for (const port of update.before) this.pendingAfter.set(port.id, undefined);
+    for (const port of update.after) this.pendingAfter.set(port.id, port);
+    // Against what was rendered (and applied) last: only the difference (one transaction as well); the whole
+    // table first, after a failure, or when the table vanished.
+    const delta = this.needFull ? undefined : update.delta();
+    const input = delta ?? update.fullText();
     const stats: SyncStats = {
       at: '', durationMs: 0, applyMs: 0, applied: false, mode: delta === undefined ? 'full' : 'partial',
-      servicePorts: model.length, rules: ruleset.rules, chains: ruleset.chains, elements: ruleset.elements, bytes: Buffer.byteLength(input),
+      servicePorts: update.servicePorts, rules: update.rules, chains: update.chains, elements: update.elements, bytes: Buffer.byteLength(input),
     };
     try {
       if (input !== '') {
@@ -210,14 +218,16 @@ class NftServiceProxy implements ServiceProxy {
         await this.nft(['-f', '-'], input);
         applyMs = performance.now() - applyStart;
         stats.applied = true;
-        const previous = this.appliedModel;
-        this.appliedState = ruleset.state;
-        this.appliedModel = model;
-        await this.flushStaleUdp(previous, model);
       }
+      this.needFull = false;
+      const previous = [...this.pendingBefore.values()];
+      const current = [...this.pendingAfter.values()].filter((port) => port !== undefined);
+      this.pendingBefore = new Map();
+      this.pendingAfter = new Map();
+      await this.flushStaleUdp(previous, current);
       this.failures = 0;
     } catch (error) {
-      this.appliedState = undefined;
+      this.needFull = true;
       stats.error = (error as Error).message;
       this.failures++;
       this.log.warn(`sync failed (${this.failures} in a row): ${stats.error}`);
@@ -237,12 +247,12 @@ class NftServiceProxy implements ServiceProxy {
 
   /** Puts the table back if it vanished (someone ran `nft flush ruleset`, `skiff cleanup` …). */
   private async verifyTable(): Promise<void> {
-    if (this.stopped || !this.ready || this.busy || this.appliedState === undefined) return;
+    if (this.stopped || !this.ready || this.busy || this.needFull) return;
     try {
       await this.nft(['list', 'chain', 'ip', this.table, 'nat-prerouting']);
     } catch {
       this.log.warn(`table ip ${this.table} is gone or changed; applying it again`);
-      this.appliedState = undefined;
+      this.needFull = true;
       this.schedule();
     }
   }

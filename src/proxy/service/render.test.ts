@@ -65,7 +65,8 @@ describe('renderRuleset', () => {
     assert.equal(more.length, 0);
     assert.match(element, /^10\.43\.0\.10 \. tcp \. 80 : goto service-[0-9A-F]{8}-default\/web\/tcp\/http$/);
     const svc = chain(text, 'service-');
-    assert.equal(svc[0], 'ip saddr != 10.42.0.0/16 jump mark-for-masquerade');
+    // The node's own connections are not masqueraded here (see render.ts): only in a remote endpoint's chain.
+    assert.equal(svc[0], 'ip saddr != 10.42.0.0/16 fib saddr type != local jump mark-for-masquerade');
     // Random spreading: the first endpoint with probability 1/2, else the second.
     assert.match(svc[1], /^numgen random mod 2 0 goto endpoint-\S+__10\.42\.0\.5\/8080$/);
     assert.match(svc[2], /^goto endpoint-\S+__10\.42\.0\.6\/8080$/);
@@ -74,6 +75,10 @@ describe('renderRuleset', () => {
     const first = [...endpoints.entries()].find(([name]) => name.endsWith('__10.42.0.5/8080'))![1];
     // Hairpin: the endpoint reaching itself through the service is masqueraded.
     assert.deepEqual(first, ['ip saddr 10.42.0.5 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.42.0.5:8080']);
+    const remote = [...endpoints.entries()].find(([name]) => name.endsWith('__10.42.0.6/8080'))![1];
+    assert.deepEqual(remote, [
+      'ip saddr 10.42.0.6 jump mark-for-masquerade', 'fib saddr type local jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.42.0.6:8080',
+    ]);
     assert.deepEqual(mapElements(text, 'no-endpoint-services'), []);
   });
 

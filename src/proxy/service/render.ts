@@ -57,7 +57,7 @@ export interface RulesetState {
 }
 
 /** The verdict maps and their key types. */
-const MAP_TYPES: Record<string, string> = {
+export const MAP_TYPES: Record<string, string> = {
   'service-ips': 'ipv4_addr . inet_proto . inet_service',
   'service-nodeports': 'inet_proto . inet_service',
   'no-endpoint-services': 'ipv4_addr . inet_proto . inet_service',
@@ -86,15 +86,12 @@ function svcSuffix(svc: ServicePortModel): string {
 const endpointChain = (svc: ServicePortModel, ep: Endpoint) => `endpoint-${svcSuffix(svc)}__${ep.ip}/${ep.port}`;
 const affinitySet = (svc: ServicePortModel, ep: Endpoint) => `affinity-${svcSuffix(svc)}__${ep.ip}/${ep.port}`;
 
-class Builder {
+/** Collects chains, sets and map elements: of the whole table, or of one service port (incremental.ts). */
+export class Builder {
   readonly chains = new Map<string, string[]>();
   readonly sets = new Map<string, string>();
-  readonly maps = {
-    serviceIps: new Map<string, string>(),
-    serviceNodeports: new Map<string, string>(),
-    noEndpointServices: new Map<string, string>(),
-    noEndpointNodeports: new Map<string, string>(),
-  };
+  /** Map name → key → verdict, in MAP_TYPES order. */
+  readonly maps = new Map(Object.keys(MAP_TYPES).map((name) => [name, new Map<string, string>()]));
   readonly conflicts: string[] = [];
   rules = 0;
 
@@ -103,7 +100,8 @@ class Builder {
     this.rules += rules.filter((rule) => !rule.startsWith('type ')).length; // a base chain's hook line is a declaration
   }
 
-  element(map: Map<string, string>, key: string, verdict: string, owner: string): void {
+  element(mapName: string, key: string, verdict: string, owner: string): void {
+    const map = this.maps.get(mapName)!;
     if (map.has(key)) {
       this.conflicts.push(`${key} (${owner})`);
       return;
@@ -134,7 +132,7 @@ function dispatch(svc: ServicePortModel, endpoints: Endpoint[]): string[] {
   return rules;
 }
 
-function renderServicePort(b: Builder, svc: ServicePortModel, options: RenderOptions): void {
+export function renderServicePort(b: Builder, svc: ServicePortModel, options: RenderOptions): void {
   const proto = svc.protocol.toLowerCase();
   const suffix = svcSuffix(svc);
   const internal = svc.internalLocal ? svc.localEndpoints : svc.clusterEndpoints;
@@ -146,11 +144,18 @@ function renderServicePort(b: Builder, svc: ServicePortModel, options: RenderOpt
 
   const clusterKey = `${svc.clusterIp} . ${proto} . ${svc.port}`;
   if (internal.length) {
-    const masquerade = options.clusterCidr ? `ip saddr != ${options.clusterCidr} jump mark-for-masquerade` : 'jump mark-for-masquerade';
+    // Not the node's own connections (`fib saddr type local`): to a local endpoint the reply comes back through
+    // this node anyway, and a remote endpoint's chain masquerades them (below). Masquerading them here (upstream
+    // does, `fully-random`) measured 0.36× of direct pod-IP requests/s in bench:network http: at 2–3k new
+    // connections/s from one node address the random source ports landed on the pods' TIME_WAIT sockets, the
+    // pods dropped those SYNs by PAWS and ~0.25 % of connections stalled 1–3 s in SYN retransmits. Unmasqueraded,
+    // the kernel's own port choice avoids its TIME_WAIT pairs (docs/benchmarks.md, bench:network).
+    const notNode = 'fib saddr type != local jump mark-for-masquerade';
+    const masquerade = options.clusterCidr ? `ip saddr != ${options.clusterCidr} ${notNode}` : notNode;
     b.chain(`service-${suffix}`, [masquerade, ...dispatch(svc, internal)]);
-    b.element(b.maps.serviceIps, clusterKey, `goto service-${suffix}`, owner);
+    b.element('service-ips', clusterKey, `goto service-${suffix}`, owner);
   } else {
-    b.element(b.maps.noEndpointServices, clusterKey, noEndpointVerdict, owner);
+    b.element('no-endpoint-services', clusterKey, noEndpointVerdict, owner);
   }
 
   const externalKeys = svc.externalAddresses.map((ip) => `${ip} . ${proto} . ${svc.port}`);
@@ -168,12 +173,12 @@ function renderServicePort(b: Builder, svc: ServicePortModel, options: RenderOpt
         rules.push('jump mark-for-masquerade', ...dispatch(svc, external));
       }
       b.chain(`external-${suffix}`, rules);
-      for (const key of externalKeys) b.element(b.maps.serviceIps, key, `goto external-${suffix}`, owner);
-      if (nodePortKey) b.element(b.maps.serviceNodeports, nodePortKey, `goto external-${suffix}`, owner);
+      for (const key of externalKeys) b.element('service-ips', key, `goto external-${suffix}`, owner);
+      if (nodePortKey) b.element('service-nodeports', nodePortKey, `goto external-${suffix}`, owner);
     }
     if (!external.length) {
-      for (const key of externalKeys) b.element(b.maps.noEndpointServices, key, noEndpointVerdict, owner);
-      if (nodePortKey) b.element(b.maps.noEndpointNodeports, nodePortKey, noEndpointVerdict, owner);
+      for (const key of externalKeys) b.element('no-endpoint-services', key, noEndpointVerdict, owner);
+      if (nodePortKey) b.element('no-endpoint-nodeports', nodePortKey, noEndpointVerdict, owner);
     }
   }
 
@@ -184,6 +189,8 @@ function renderServicePort(b: Builder, svc: ServicePortModel, options: RenderOpt
   }
   for (const ep of reachable.values()) {
     const rules = [`ip saddr ${ep.ip} jump mark-for-masquerade`];
+    // The node's own connections to another node's pod: masqueraded (the service chain leaves them unmarked).
+    if (!ep.local) rules.push('fib saddr type local jump mark-for-masquerade');
     if (svc.affinitySeconds !== undefined) {
       b.sets.set(affinitySet(svc, ep), `{ type ipv4_addr; flags dynamic,timeout; timeout ${svc.affinitySeconds}s; }`);
       rules.push(`update @${affinitySet(svc, ep)} { ip saddr }`);
@@ -198,12 +205,14 @@ function mapText(name: string, type: string, elements: Map<string, string>): str
   return `  map ${name} { type ${type} : verdict;${body} }`;
 }
 
-function fullText(table: string, nodeIps: string[], maps: Map<string, Map<string, string>>, b: Builder): string {
+/** The whole table as nft input (create-if-missing, delete, the table), from its state. */
+export function fullText(state: RulesetState, nodeIps: string[]): string {
+  const table = state.table;
   const lines = [`table ip ${table} {}`, `delete table ip ${table}`, `table ip ${table} {`];
   lines.push(`  set nodeport-ips { type ipv4_addr;${nodeIps.length ? ` elements = { ${nodeIps.join(', ')} }` : ''} }`);
-  for (const [name, elements] of maps) lines.push(mapText(name, MAP_TYPES[name], elements));
-  for (const [name, body] of b.sets) lines.push(`  set ${name} ${body}`);
-  for (const [name, rules] of b.chains) {
+  for (const [name, elements] of state.maps) lines.push(mapText(name, MAP_TYPES[name], elements));
+  for (const [name, body] of state.sets) lines.push(`  set ${name} ${body}`);
+  for (const [name, rules] of state.chains) {
     lines.push(`  chain ${name} {`);
     for (const rule of rules) lines.push(`    ${rule}`);
     lines.push('  }');
@@ -212,9 +221,11 @@ function fullText(table: string, nodeIps: string[], maps: Map<string, Map<string
   return lines.join('\n');
 }
 
-export function renderRuleset(model: ServicePortModel[], options: RenderOptions): RenderedRuleset {
-  const table = options.tableName ?? DEFAULT_TABLE;
-  const b = new Builder();
+/** What every chain depends on besides the services: a change of it needs a full sync. */
+export const fixedOf = (options: RenderOptions) => JSON.stringify([options.nodeIps, options.clusterCidr ?? '']);
+
+/** The base (hooked) chains and the fixed helper chains, the same whatever the services. */
+export function renderFixedChains(b: Builder, options: RenderOptions): void {
   const nodePortMatch = options.nodeIps.length ? 'ip daddr @nodeport-ips' : 'fib daddr type local';
 
   // Base chains (hooked) and the fixed helper chains.
@@ -235,23 +246,23 @@ export function renderRuleset(model: ServicePortModel[], options: RenderOptions)
   b.chain('reject-chain', ['meta l4proto tcp reject with tcp reset', 'reject']);
   b.chain('mark-for-masquerade', [`meta mark set meta mark | ${MASQ_MARK}`]);
   b.chain('masquerading', [`meta mark & ${MASQ_MARK} == 0 return`, `meta mark set meta mark ^ ${MASQ_MARK}`, 'masquerade fully-random']);
+}
 
+export function renderRuleset(model: ServicePortModel[], options: RenderOptions): RenderedRuleset {
+  const table = options.tableName ?? DEFAULT_TABLE;
+  const b = new Builder();
+  renderFixedChains(b, options);
   for (const svc of model) renderServicePort(b, svc, options);
 
-  const maps = new Map([
-    ['service-ips', b.maps.serviceIps], ['service-nodeports', b.maps.serviceNodeports],
-    ['no-endpoint-services', b.maps.noEndpointServices], ['no-endpoint-nodeports', b.maps.noEndpointNodeports],
-  ]);
-  const elements = options.nodeIps.length + Object.values(b.maps).reduce((n, m) => n + m.size, 0);
-  const fixed = JSON.stringify([options.nodeIps, options.clusterCidr ?? '']);
+  const elements = options.nodeIps.length + [...b.maps.values()].reduce((n, m) => n + m.size, 0);
+  const state: RulesetState = { table, fixed: fixedOf(options), chains: b.chains, sets: b.sets, maps: b.maps };
   let text: string | undefined;
   return {
     // Written on first use: a partial sync (delta.ts) needs only the state.
     get text() {
-      text ??= fullText(table, options.nodeIps, maps, b);
+      text ??= fullText(state, options.nodeIps);
       return text;
     },
-    rules: b.rules, chains: b.chains.size, elements, conflicts: b.conflicts,
-    state: { table, fixed, chains: b.chains, sets: b.sets, maps },
+    rules: b.rules, chains: b.chains.size, elements, conflicts: b.conflicts, state,
   };
 }

@@ -5,10 +5,11 @@
 //   nat-prerouting / nat-output ─ jump services
 //     services: ip daddr . meta l4proto . th dport vmap @service-ips        (ClusterIPs, externalIPs, LB addresses)
 //               ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports
-//   service-<svc>   ClusterIP traffic: masquerade sources outside the cluster CIDR, then pick an endpoint
+//   service-<svc>   ClusterIP traffic: masquerade sources outside the cluster CIDR (not the node's own), then pick an endpoint
 //   external-<svc>  NodePort / external traffic: masquerade (policy Cluster) or keep the client address (Local)
 //   cluster-<svc>   all usable endpoints (only for Local external policy: pods and the node short-circuit to it)
-//   endpoint-<svc>__<ip>/<port>  hairpin mark (the endpoint reaching itself), affinity update, DNAT
+//   endpoint-<svc>__<ip>/<port>  hairpin mark (the endpoint reaching itself), the node's own connections
+//                   masqueraded when the endpoint is on another node, affinity update, DNAT
 //   filter-input / filter-forward / filter-output: new connections to a service without endpoints hit
 //     @no-endpoint-services / @no-endpoint-nodeports → reject (RST / port unreachable), or drop when only
 //     the Local policy finds nothing on this node
@@ -148,8 +149,9 @@ export function renderServicePort(b: Builder, svc: ServicePortModel, options: Re
     // this node anyway, and a remote endpoint's chain masquerades them (below). Masquerading them here (upstream
     // does, `fully-random`) measured 0.36× of direct pod-IP requests/s in bench:network http: at 2–3k new
     // connections/s from one node address the random source ports landed on the pods' TIME_WAIT sockets, the
-    // pods dropped those SYNs by PAWS and ~0.25 % of connections stalled 1–3 s in SYN retransmits. Unmasqueraded,
-    // the kernel's own port choice avoids its TIME_WAIT pairs (docs/benchmarks.md, bench:network).
+    // pods dropped those SYNs by PAWS and ~0.25 % of connections stalled 1–3 s in SYN retransmits. Unmasqueraded
+    // (node address, the node's own port choice): 0.90×, no stall (docs/benchmarks.md, bench:network). Plain
+    // port-preserving `masquerade` was the other way out; SNAT stays `fully-random` against conntrack's port race.
     const notNode = 'fib saddr type != local jump mark-for-masquerade';
     const masquerade = options.clusterCidr ? `ip saddr != ${options.clusterCidr} ${notNode}` : notNode;
     b.chain(`service-${suffix}`, [masquerade, ...dispatch(svc, internal)]);

@@ -60,7 +60,23 @@ type Waiter = {
   reject: (error: unknown) => void;
 };
 
-const DONE: IteratorResult<WatchEvent> = { done: true, value: undefined };
+/** The end of a watch's event sequence. */
+export const DONE: IteratorResult<WatchEvent> = { done: true, value: undefined };
+
+/** A watch's `events`: pulls from `next`; a consumer that leaves early (`break`) stops the watch. */
+export function watchIterator(source: { next: () => Promise<IteratorResult<WatchEvent>>; stop: () => void }): AsyncIterableIterator<WatchEvent> {
+  const iterator: AsyncIterableIterator<WatchEvent> = {
+    next: source.next,
+    return: async () => {
+      source.stop();
+      return DONE;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
 
 export class WatchStream implements Watch {
   readonly prefix: string;
@@ -80,17 +96,7 @@ export class WatchStream implements Watch {
     this.#historyEnd = options.historyEnd;
     this.#readHistory = options.readHistory;
     this.#onStop = options.onStop;
-    const iterator: AsyncIterableIterator<WatchEvent> = {
-      next: () => this.#next(),
-      return: async () => {
-        this.stop();
-        return DONE;
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    this.events = iterator;
+    this.events = watchIterator({ next: () => this.#next(), stop: () => this.stop() });
   }
 
   /** Called by the store after each committed write whose key has this watch's prefix. */

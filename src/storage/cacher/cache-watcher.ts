@@ -8,6 +8,7 @@
 // with a watcher that cannot keep up), so one slow client never holds up the
 // others or grows memory without bound.
 import type { Watch, WatchEvent } from '../interface.ts';
+import { DONE, watchIterator } from '../watch-stream.ts';
 
 export interface CacheWatcherOptions {
   /** Keys with this prefix (an exact key for a watch of one object). */
@@ -25,7 +26,6 @@ export interface CacheWatcherOptions {
 }
 
 type Waiter = (result: IteratorResult<WatchEvent>) => void;
-const DONE: IteratorResult<WatchEvent> = { done: true, value: undefined };
 
 export class CacheWatcher implements Watch {
   readonly prefix: string;
@@ -47,17 +47,7 @@ export class CacheWatcher implements Watch {
     this.prefix = options.prefix;
     this.#initial = options.initial;
     this.#lastRevision = options.fromRevision;
-    const iterator: AsyncIterableIterator<WatchEvent> = {
-      next: () => this.#next(),
-      return: async () => {
-        this.stop();
-        return DONE;
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    this.events = iterator;
+    this.events = watchIterator({ next: () => this.#next(), stop: () => this.stop() });
   }
 
   /** Called by the dispatcher for each event of this watcher's type (key and trigger already checked). */

@@ -13,6 +13,7 @@
 import type { Duplex } from 'node:stream';
 import type { IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import { CompactedError, type KeyValue, type Watch, type WatchEvent } from '../interface.ts';
+import { DONE, watchIterator } from '../watch-stream.ts';
 import { toEtcdRevision, toStoreRevision, type KeyCodec } from './codec.ts';
 import type { EtcdConnection } from './connection.ts';
 
@@ -33,7 +34,6 @@ export interface EtcdWatchOptions {
 type Stream = IDuplexStream<IWatchRequest, IWatchResponse>;
 type Waiter = { resolve: (result: IteratorResult<WatchEvent>) => void; reject: (error: unknown) => void };
 
-const DONE: IteratorResult<WatchEvent> = { done: true, value: undefined };
 /** Pause the stream above this many undelivered events, resume below the low mark. */
 const HIGH_WATER = 1024;
 const LOW_WATER = 256;
@@ -60,17 +60,7 @@ export class EtcdWatch implements Watch {
   constructor(options: EtcdWatchOptions) {
     this.#o = options;
     this.#startRevision = toEtcdRevision(options.fromRevision) + 1;
-    const iterator: AsyncIterableIterator<WatchEvent> = {
-      next: () => this.#next(),
-      return: async () => {
-        this.stop();
-        return DONE;
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    this.events = iterator;
+    this.events = watchIterator({ next: () => this.#next(), stop: () => this.stop() });
     void this.#connect();
   }
 
